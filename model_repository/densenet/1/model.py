@@ -1,0 +1,67 @@
+"""CPU variant of `densenet` (configs/cpu.pbtxt): ONNX Runtime inside the python backend."""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import triton_python_backend_utils as pb_utils
+
+WEIGHTS_KEY, SOURCE_SHA256_KEY = "weights", "source_sha256"
+
+
+def _parameters(model_config):
+    return {k: v["string_value"] for k, v in model_config.get("parameters", {}).items()}
+
+
+def _onnx_path(model_dir, parameters):
+    return Path(model_dir) / parameters.get("onnx_file", "model.onnx")
+
+
+def _check_weights(path, parameters):
+    """The config's `weights` parameter is what clients read; refuse to serve a file it does not describe."""
+    props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+    for key in (WEIGHTS_KEY, SOURCE_SHA256_KEY):
+        if props.get(key) != parameters.get(key):
+            raise ValueError(
+                f"{path.name} carries {key}={props.get(key)!r} but configs/cpu.pbtxt says {parameters.get(key)!r}: "
+                "install models with `make model` (densenet-build model), which keeps both in step"
+            )
+
+
+class TritonPythonModel:
+    def initialize(self, args):
+        model_config = json.loads(args["model_config"])
+        parameters = _parameters(model_config)
+        path = _onnx_path(Path(args["model_repository"]) / args["model_version"], parameters)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path.name} is missing from densenet/{args['model_version']}: run `make model`")
+        _check_weights(path, parameters)
+        cpus = len(os.sched_getaffinity(0))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = int(parameters.get("intra_op_num_threads", "0")) or cpus
+        options.inter_op_num_threads = int(parameters.get("inter_op_num_threads", "1"))
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        spinning = "1" if parameters.get("allow_spinning", "false").lower() == "true" else "0"
+        options.add_session_config_entry("session.intra_op.allow_spinning", spinning)
+        options.add_session_config_entry("session.inter_op.allow_spinning", spinning)
+        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._input = pb_utils.get_input_config_by_name(model_config, "data_0")["name"]
+        self._output = pb_utils.get_output_config_by_name(model_config, "fc6_1")["name"]
+        names = ([i.name for i in self._session.get_inputs()], [o.name for o in self._session.get_outputs()])
+        if names != ([self._input], [self._output]):
+            raise ValueError(f"{path.name} has inputs/outputs {names}, the config expects data_0 -> fc6_1")
+
+    def execute(self, requests):
+        # One ONNX Runtime run for every request the dynamic batcher grouped, then split back.
+        batches = [pb_utils.get_input_tensor_by_name(r, self._input).as_numpy() for r in requests]
+        logits = self._session.run([self._output], {self._input: np.concatenate(batches)})[0]
+        responses, start = [], 0
+        for batch in batches:
+            output = pb_utils.Tensor(self._output, logits[start : start + len(batch)])
+            responses.append(pb_utils.InferenceResponse(output_tensors=[output]))
+            start += len(batch)
+        return responses

@@ -1,0 +1,49 @@
+"""Triton glue for the `preprocess` model; the logic lives in the pure `preprocess` package."""
+
+import json
+
+import numpy as np
+import triton_python_backend_utils as pb_utils
+
+from preprocess import ConfigError, ImageError, PreprocessConfig, Preprocessor
+
+
+class TritonPythonModel:
+    def initialize(self, args):
+        model_config = json.loads(args["model_config"])
+        parameters = {k: v["string_value"] for k, v in model_config.get("parameters", {}).items()}
+        config = PreprocessConfig.from_parameters(parameters)  # ConfigError fails the load, naming the key
+        dims = tuple(pb_utils.get_output_config_by_name(model_config, "PIXELS")["dims"])
+        if dims != (3, *config.output_size):
+            raise ConfigError("output_size", f"{config.output_size} does not match PIXELS dims {list(dims)}")
+        self._preprocessor = Preprocessor(config)
+
+    def execute(self, requests):
+        # Every image row of every request is decoded in one parallel pass.
+        rows, spans = [], []
+        for request in requests:
+            images = pb_utils.get_input_tensor_by_name(request, "IMAGE").as_numpy()
+            images = images.reshape(len(images), -1) if images.ndim != 2 else images
+            spans.append((len(rows), len(images)))
+            rows.extend(images)
+        results = self._preprocessor.process_batch(rows)
+
+        responses = []
+        for start, count in spans:
+            mine = results[start : start + count]
+            failed = [(i, r) for i, r in enumerate(mine) if isinstance(r, ImageError)]
+            if count == 0:
+                error = pb_utils.TritonError("the request holds no image", pb_utils.TritonError.INVALID_ARG)
+                responses.append(pb_utils.InferenceResponse(error=error))
+            elif failed:
+                index, problem = failed[0]
+                where = f"image {index + 1} of {count}: " if count > 1 else ""
+                error = pb_utils.TritonError(f"{where}{problem}", pb_utils.TritonError.INVALID_ARG)
+                responses.append(pb_utils.InferenceResponse(error=error))
+            else:
+                pixels = pb_utils.Tensor("PIXELS", np.stack(mine))
+                responses.append(pb_utils.InferenceResponse(output_tensors=[pixels]))
+        return responses
+
+    def finalize(self):
+        self._preprocessor.close()

@@ -1,0 +1,216 @@
+"""The preprocessing contract, parsed once from the model configuration's ``parameters {}``.
+
+Every value arrives as a string (Triton's ``string_value``). Parsing is strict: an unknown key or
+a bad value raises :class:`ConfigError` naming the parameter, so a typo fails the model at load
+time instead of silently changing what the model sees.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+from PIL import Image
+
+from .errors import ConfigError
+
+
+class ResizeMode(str, Enum):
+    """How the decoded image becomes ``output_size``."""
+
+    STRETCH = "stretch"  # resize both sides to output_size, aspect ratio not kept
+    SHORTER_SIDE_CROP = "shorter_side_crop"  # shorter side to resize_size, then center crop
+
+
+class ChannelOrder(str, Enum):
+    RGB = "RGB"
+    BGR = "BGR"
+
+
+INTERPOLATIONS: dict[str, Image.Resampling] = {
+    "nearest": Image.Resampling.NEAREST,
+    "bilinear": Image.Resampling.BILINEAR,
+    "bicubic": Image.Resampling.BICUBIC,
+    "lanczos": Image.Resampling.LANCZOS,
+    "box": Image.Resampling.BOX,
+    "hamming": Image.Resampling.HAMMING,
+}
+
+# mean/std per channel in RGB order, applied to pixel values in [0, 255]: out = (x - mean) / std.
+# Each preset also names the channel order it is usually paired with.
+SCALING_PRESETS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float], ChannelOrder]] = {
+    # Triton image_client -s INCEPTION: x / 127.5 - 1
+    "inception": ((127.5, 127.5, 127.5), (127.5, 127.5, 127.5), ChannelOrder.RGB),
+    # torchvision: (x / 255 - mean) / std
+    "imagenet": (
+        (0.485 * 255, 0.456 * 255, 0.406 * 255),
+        (0.229 * 255, 0.224 * 255, 0.225 * 255),
+        ChannelOrder.RGB,
+    ),
+    # Caffe: BGR with the ImageNet mean subtracted, no scaling
+    "caffe": ((123.68, 116.779, 103.939), (1.0, 1.0, 1.0), ChannelOrder.BGR),
+    "none": ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0), ChannelOrder.RGB),
+}
+
+SNIFFABLE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """Validated preprocessing settings. Defaults reproduce ``image_client -s INCEPTION``."""
+
+    output_size: tuple[int, int] = (224, 224)  # (height, width)
+    resize_mode: ResizeMode = ResizeMode.STRETCH
+    resize_size: int = 256
+    interpolation: Image.Resampling = Image.Resampling.BILINEAR
+    mean: tuple[float, float, float] = SCALING_PRESETS["inception"][0]
+    std: tuple[float, float, float] = SCALING_PRESETS["inception"][1]
+    channel_order: ChannelOrder = ChannelOrder.RGB
+    allowed_formats: frozenset[str] = field(default_factory=lambda: frozenset({"JPEG", "PNG"}))
+    max_bytes: int = 16 * 1024 * 1024
+    max_pixels: int = 40_000_000
+    decode_threads: int = 0  # 0: one per CPU available to the process
+    jpeg_draft: bool = True
+
+    @property
+    def threads(self) -> int:
+        """The decode thread count actually used."""
+        return self.decode_threads or _available_cpus()
+
+    @classmethod
+    def from_parameters(cls, parameters: Mapping[str, str]) -> PreprocessConfig:
+        """Parse Triton ``parameters`` (already reduced to ``{key: string_value}``)."""
+        unknown = sorted(set(parameters) - _KNOWN_PARAMETERS)
+        if unknown:
+            raise ConfigError(unknown[0], f"unknown parameter (known: {', '.join(sorted(_KNOWN_PARAMETERS))})")
+        p = {k: v.strip() for k, v in parameters.items()}
+        defaults = cls()
+
+        scaling = p.get("scaling", "inception" if not ("mean" in p or "std" in p) else "custom")
+        if scaling == "custom":
+            if "mean" not in p or "std" not in p:
+                raise ConfigError("scaling", "'custom' needs both 'mean' and 'std'")
+            mean = _floats("mean", p["mean"])
+            std = _floats("std", p["std"])
+            preset_order = ChannelOrder.RGB
+        elif scaling in SCALING_PRESETS:
+            if "mean" in p or "std" in p:
+                raise ConfigError("scaling", f"preset '{scaling}' cannot be combined with 'mean'/'std'")
+            mean, std, preset_order = SCALING_PRESETS[scaling]
+        else:
+            raise ConfigError("scaling", f"'{scaling}' is not one of {', '.join([*SCALING_PRESETS, 'custom'])}")
+        if any(s == 0 for s in std):
+            raise ConfigError("std", "must not contain 0")
+
+        return cls(
+            output_size=_size("output_size", p["output_size"]) if "output_size" in p else defaults.output_size,
+            resize_mode=_enum("resize_mode", p.get("resize_mode", defaults.resize_mode.value), ResizeMode),
+            resize_size=_int("resize_size", p.get("resize_size", str(defaults.resize_size)), minimum=1),
+            interpolation=_choice("interpolation", p.get("interpolation", "bilinear"), INTERPOLATIONS),
+            mean=mean,
+            std=std,
+            channel_order=_enum("channel_order", p.get("channel_order", preset_order.value).upper(), ChannelOrder),
+            allowed_formats=_formats(p.get("allowed_formats", ",".join(sorted(defaults.allowed_formats)))),
+            max_bytes=_int("max_bytes", p.get("max_bytes", str(defaults.max_bytes)), minimum=1),
+            max_pixels=_int("max_pixels", p.get("max_pixels", str(defaults.max_pixels)), minimum=1),
+            decode_threads=_int("decode_threads", p.get("decode_threads", "0"), minimum=0),
+            jpeg_draft=_bool("jpeg_draft", p.get("jpeg_draft", "true")),
+        )
+
+    def __post_init__(self) -> None:
+        if self.resize_mode is ResizeMode.SHORTER_SIDE_CROP and self.resize_size < max(self.output_size):
+            raise ConfigError("resize_size", f"{self.resize_size} is smaller than output_size {self.output_size}")
+
+
+_KNOWN_PARAMETERS = frozenset(
+    {
+        "output_size",
+        "resize_mode",
+        "resize_size",
+        "interpolation",
+        "scaling",
+        "mean",
+        "std",
+        "channel_order",
+        "allowed_formats",
+        "max_bytes",
+        "max_pixels",
+        "decode_threads",
+        "jpeg_draft",
+    }
+)
+
+
+def _available_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _int(name: str, value: str, minimum: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(name, f"'{value}' is not an integer") from None
+    if number < minimum:
+        raise ConfigError(name, f"{number} is below the minimum {minimum}")
+    return number
+
+
+def _floats(name: str, value: str) -> tuple[float, float, float]:
+    parts = [v.strip() for v in value.split(",")]
+    if len(parts) == 1:
+        parts *= 3
+    if len(parts) != 3:
+        raise ConfigError(name, f"'{value}' needs 1 or 3 comma-separated numbers (RGB order)")
+    try:
+        a, b, c = (float(v) for v in parts)
+    except ValueError:
+        raise ConfigError(name, f"'{value}' is not a list of numbers") from None
+    return a, b, c
+
+
+def _size(name: str, value: str) -> tuple[int, int]:
+    parts = value.replace("x", ",").split(",")
+    if len(parts) == 1:
+        parts *= 2
+    if len(parts) != 2:
+        raise ConfigError(name, f"'{value}' must be 'N' or 'HEIGHT,WIDTH'")
+    height, width = (_int(name, v.strip(), minimum=1) for v in parts)
+    return height, width
+
+
+def _bool(name: str, value: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("true", "1", "yes", "on"):
+        return True
+    if lowered in ("false", "0", "no", "off"):
+        return False
+    raise ConfigError(name, f"'{value}' is not a boolean (true/false)")
+
+
+def _enum(name: str, value: str, enum: type[ResizeMode] | type[ChannelOrder]):  # type: ignore[no-untyped-def]
+    try:
+        return enum(value)
+    except ValueError:
+        raise ConfigError(name, f"'{value}' is not one of {', '.join(m.value for m in enum)}") from None
+
+
+def _choice(name: str, value: str, choices: Mapping[str, Image.Resampling]) -> Image.Resampling:
+    try:
+        return choices[value.lower()]
+    except KeyError:
+        raise ConfigError(name, f"'{value}' is not one of {', '.join(choices)}") from None
+
+
+def _formats(value: str) -> frozenset[str]:
+    formats = frozenset(f.strip().upper().replace("JPG", "JPEG") for f in value.split(",") if f.strip())
+    if not formats:
+        raise ConfigError("allowed_formats", "must name at least one format")
+    unsupported = sorted(formats - set(SNIFFABLE_FORMATS))
+    if unsupported:
+        raise ConfigError("allowed_formats", f"'{unsupported[0]}' is not one of {', '.join(SNIFFABLE_FORMATS)}")
+    return formats

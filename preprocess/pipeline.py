@@ -1,0 +1,59 @@
+"""The whole preprocessing step for a batch of encoded images, built once per model instance."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from .config import PreprocessConfig
+from .decode import decode_image, strip_padding
+from .errors import ImageError
+from .transform import Normalizer, draft_size, resize
+
+Row = bytes | np.ndarray
+
+
+class Preprocessor:
+    """Decode, validate, resize and normalize images; one bad image never affects the others.
+
+    Pillow releases the GIL while decoding and resizing, so rows are decoded on a thread pool;
+    normalization then runs once, vectorized over every image that decoded.
+    """
+
+    def __init__(self, config: PreprocessConfig) -> None:
+        self.config = config
+        self._draft = draft_size(config) if config.jpeg_draft else None
+        self._normalize = Normalizer(config)
+        self._pool = ThreadPoolExecutor(config.threads, "decode") if config.threads > 1 else None
+
+    def decode(self, row: Row) -> np.ndarray:
+        """One encoded image (zero padding allowed) → uint8 [H, W, 3]; raises :class:`ImageError`."""
+        image = decode_image(strip_padding(row), self.config, self._draft)
+        return resize(image, self.config)
+
+    def __call__(self, row: Row) -> np.ndarray:
+        """One encoded image → float32 [3, H, W]."""
+        return self._normalize(self.decode(row)[np.newaxis])[0]
+
+    def process_batch(self, rows: Sequence[Row]) -> list[np.ndarray | ImageError]:
+        """Each row → float32 [3, H, W], or the :class:`ImageError` that rejected it, in order."""
+        decoded = list(self._pool.map(self._try_decode, rows) if self._pool else map(self._try_decode, rows))
+        good = [i for i, item in enumerate(decoded) if not isinstance(item, ImageError)]
+        if good:
+            pixels = self._normalize(np.stack([decoded[i] for i in good]))
+            for position, index in enumerate(good):
+                decoded[index] = pixels[position]
+        return decoded
+
+    def _try_decode(self, row: Row) -> np.ndarray | ImageError:
+        try:
+            return self.decode(row)
+        except ImageError as error:
+            return error
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

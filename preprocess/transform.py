@@ -1,0 +1,56 @@
+"""Geometry and normalization: RGB image → uint8 HWC at the output size → float32 NCHW batch."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from .config import ChannelOrder, PreprocessConfig, ResizeMode
+
+
+def draft_size(config: PreprocessConfig) -> tuple[int, int]:
+    """The smallest (width, height) a JPEG may be DCT-downscaled to without losing resolution."""
+    height, width = config.output_size
+    if config.resize_mode is ResizeMode.SHORTER_SIDE_CROP:
+        return config.resize_size, config.resize_size
+    return width, height
+
+
+def resize(image: Image.Image, config: PreprocessConfig) -> np.ndarray:
+    """Resize (and crop) an RGB image to ``config.output_size``; returns uint8 [H, W, 3]."""
+    out_h, out_w = config.output_size
+    if config.resize_mode is ResizeMode.STRETCH:
+        return np.asarray(image.resize((out_w, out_h), config.interpolation))
+    # torchvision's Resize(int) + CenterCrop: shorter side to resize_size, the other side floored.
+    width, height = image.size
+    short = config.resize_size
+    if width <= height:
+        new_size = (short, max(short, int(short * height / width)))
+    else:
+        new_size = (max(short, int(short * width / height)), short)
+    array = np.asarray(image.resize(new_size, config.interpolation))
+    top = round((new_size[1] - out_h) / 2.0)
+    left = round((new_size[0] - out_w) / 2.0)
+    return array[top : top + out_h, left : left + out_w]
+
+
+class Normalizer:
+    """uint8 [B, H, W, 3] RGB → float32 [B, 3, H, W] with the configured mean/std and channel order."""
+
+    def __init__(self, config: PreprocessConfig) -> None:
+        order = [2, 1, 0] if config.channel_order is ChannelOrder.BGR else [0, 1, 2]
+        self._order = order
+        self._mean = np.asarray(config.mean, dtype=np.float32)[order].reshape(1, 3, 1, 1)
+        self._std = np.asarray(config.std, dtype=np.float32)[order].reshape(1, 3, 1, 1)
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
+            raise ValueError(f"expected uint8 [B, H, W, 3], got {images.dtype} {list(images.shape)}")
+        chw = images.transpose(0, 3, 1, 2)
+        if self._order[0] == 2:
+            chw = chw[:, ::-1]
+        out = np.empty(chw.shape, dtype=np.float32)
+        # (x - mean) / std in float32, as image_client and torchvision compute it.
+        np.subtract(chw, self._mean, out=out, dtype=np.float32)
+        out /= self._std
+        return out

@@ -1,0 +1,175 @@
+"""Running the real ``tritonserver`` as a child process: command line, readiness, clean shutdown."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+from .distribution import TritonDistribution, find_distribution, stage_backends
+from .errors import ServerExitedError, ServerSetupError, ServerTimeoutError
+
+MODELS = ("densenet_ensemble", "preprocess", "densenet", "postprocess")
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """What the launcher passes to ``tritonserver``; defaults are the safe local ones."""
+
+    model_repository: Path
+    http_port: int = 8000
+    grpc_port: int = 8001
+    metrics_port: int = 8002
+    host: str = "127.0.0.1"  # localhost only unless asked otherwise
+    model_config_name: str | None = "cpu"
+    log_verbose: int = 0
+    exit_timeout_s: int = 30
+    extra_args: tuple[str, ...] = field(default_factory=tuple)
+
+    def command(self, dist: TritonDistribution, backend_dir: Path) -> list[str]:
+        args = [
+            str(dist.binary),
+            f"--model-repository={self.model_repository}",
+            f"--backend-directory={backend_dir}",
+            f"--cache-directory={dist.caches}",
+            f"--http-address={self.host}",
+            f"--http-port={self.http_port}",
+            f"--grpc-address={self.host}",
+            f"--grpc-port={self.grpc_port}",
+            f"--metrics-address={self.host}",
+            f"--metrics-port={self.metrics_port}",
+            "--allow-metrics=true",
+            "--allow-gpu-metrics=false",
+            # Models are fixed at start: nobody may load or unload them over the API.
+            "--model-control-mode=none",
+            "--strict-readiness=true",
+            f"--exit-timeout-secs={self.exit_timeout_s}",
+            f"--log-verbose={self.log_verbose}",
+        ]
+        if self.model_config_name:
+            args.append(f"--model-config-name={self.model_config_name}")
+        return [*args, *self.extra_args]
+
+
+def server_environment(dist: TritonDistribution) -> dict[str, str]:
+    env = dict(os.environ)
+    env["LD_LIBRARY_PATH"] = os.pathsep.join(filter(None, [str(dist.libs), env.get("LD_LIBRARY_PATH")]))
+    # The python stubs run this interpreter's environment (its bin first for any subprocesses).
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
+def _die_with_parent() -> None:
+    """In the child: receive SIGTERM if the launcher dies, so no server outlives it."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+class TritonServer:
+    """A running ``tritonserver`` in its own process group (it and its python stubs stop together).
+
+    Use as a context manager; ``wait_ready`` blocks until every model is READY.
+    """
+
+    def __init__(self, options: ServerOptions, log: IO[bytes] | int | None = None) -> None:
+        self.options = options
+        self._log = log
+        self._workspace: tempfile.TemporaryDirectory[str] | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def http_url(self) -> str:
+        host = "127.0.0.1" if self.options.host in ("0.0.0.0", "") else self.options.host
+        return f"http://{host}:{self.options.http_port}"
+
+    def start(self) -> TritonServer:
+        if not (self.options.model_repository / "densenet_ensemble").is_dir():
+            raise ServerSetupError(f"{self.options.model_repository} is not this project's model repository")
+        dist = find_distribution()
+        self._workspace = tempfile.TemporaryDirectory(prefix="densenet-serve-")
+        backend_dir = stage_backends(dist, Path(self._workspace.name))
+        self.process = subprocess.Popen(
+            self.options.command(dist, backend_dir),
+            env=server_environment(dist),
+            stdout=self._log,
+            stderr=subprocess.STDOUT if self._log is not None else None,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,  # only a prctl call: safe between fork and exec
+        )
+        return self
+
+    def wait_ready(self, timeout_s: float = 180.0, models: Sequence[str] = MODELS) -> dict[str, float]:
+        """Poll until all ``models`` are READY; returns the seconds each took. Raises on exit/timeout."""
+        assert self.process is not None, "start() first"
+        started, ready = time.monotonic(), {}
+        while len(ready) < len(models):
+            if self.process.poll() is not None:
+                raise ServerExitedError(f"tritonserver exited with code {self.process.returncode} before READY")
+            elapsed = time.monotonic() - started
+            if elapsed > timeout_s:
+                missing = ", ".join(m for m in models if m not in ready)
+                raise ServerTimeoutError(f"not READY after {timeout_s:.0f}s: {missing}")
+            for model in models:
+                if model not in ready and self._model_ready(model):
+                    ready[model] = round(elapsed, 2)
+            time.sleep(0.2)
+        return ready
+
+    def _model_ready(self, model: str) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.http_url}/v2/models/{model}/ready", timeout=2) as response:
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def model_config(self, model: str) -> dict:
+        with urllib.request.urlopen(f"{self.http_url}/v2/models/{model}/config", timeout=5) as response:
+            return json.load(response)
+
+    def stop(self, timeout_s: float | None = None) -> int | None:
+        """SIGTERM, wait for in-flight requests and unloading, then SIGKILL whatever is left of the group."""
+        process, self.process = self.process, None
+        code = None
+        if process is not None:
+            timeout_s = self.options.exit_timeout_s + 10 if timeout_s is None else timeout_s
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+            try:
+                code = process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                code = None
+            _kill_group(process.pid)  # stubs that outlived the server
+            if code is None:
+                code = process.wait()
+        if self._workspace is not None:
+            self._workspace.cleanup()
+            self._workspace = None
+        return code
+
+    def __enter__(self) -> TritonServer:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass

@@ -1,0 +1,84 @@
+import pytest
+from PIL import Image
+
+from preprocess import ChannelOrder, ConfigError, PreprocessConfig, ResizeMode
+
+
+def test_defaults_reproduce_image_client_inception():
+    config = PreprocessConfig.from_parameters({})
+    assert config.output_size == (224, 224)
+    assert config.resize_mode is ResizeMode.STRETCH
+    assert config.interpolation == Image.Resampling.BILINEAR
+    assert config.mean == (127.5,) * 3
+    assert config.std == (127.5,) * 3
+    assert config.channel_order is ChannelOrder.RGB
+    assert config.allowed_formats == {"JPEG", "PNG"}
+
+
+def test_full_parameter_set_is_parsed():
+    config = PreprocessConfig.from_parameters(
+        {
+            "output_size": "200,300",
+            "resize_mode": "shorter_side_crop",
+            "resize_size": "320",
+            "interpolation": "BICUBIC",
+            "scaling": "imagenet",
+            "allowed_formats": "jpg, png, webp",
+            "max_bytes": "1000",
+            "max_pixels": "2000",
+            "decode_threads": "3",
+            "jpeg_draft": "false",
+        }
+    )
+    assert config.output_size == (200, 300)
+    assert config.resize_mode is ResizeMode.SHORTER_SIDE_CROP
+    assert config.resize_size == 320
+    assert config.interpolation == Image.Resampling.BICUBIC
+    assert config.mean == pytest.approx((123.675, 116.28, 103.53))
+    assert config.allowed_formats == {"JPEG", "PNG", "WEBP"}
+    assert (config.max_bytes, config.max_pixels, config.threads, config.jpeg_draft) == (1000, 2000, 3, False)
+
+
+def test_caffe_preset_defaults_to_bgr_but_can_be_overridden():
+    assert PreprocessConfig.from_parameters({"scaling": "caffe"}).channel_order is ChannelOrder.BGR
+    config = PreprocessConfig.from_parameters({"scaling": "caffe", "channel_order": "rgb"})
+    assert config.channel_order is ChannelOrder.RGB
+
+
+def test_custom_mean_and_std():
+    config = PreprocessConfig.from_parameters({"mean": "1,2,3", "std": "4"})
+    assert config.mean == (1.0, 2.0, 3.0)
+    assert config.std == (4.0, 4.0, 4.0)
+
+
+def test_zero_threads_means_one_per_cpu():
+    assert PreprocessConfig.from_parameters({"decode_threads": "0"}).threads >= 1
+
+
+@pytest.mark.parametrize(
+    ("parameters", "named"),
+    [
+        ({"resize_mod": "stretch"}, "resize_mod"),
+        ({"resize_mode": "squash"}, "resize_mode"),
+        ({"output_size": "224,224,3"}, "output_size"),
+        ({"output_size": "abc"}, "output_size"),
+        ({"interpolation": "cubic-ish"}, "interpolation"),
+        ({"scaling": "tf"}, "scaling"),
+        ({"scaling": "inception", "mean": "1"}, "scaling"),
+        ({"scaling": "custom", "mean": "1"}, "scaling"),
+        ({"mean": "1,2", "std": "1"}, "mean"),
+        ({"mean": "0", "std": "0"}, "std"),
+        ({"channel_order": "GRB"}, "channel_order"),
+        ({"allowed_formats": "JPEG,HEIC"}, "allowed_formats"),
+        ({"allowed_formats": " , "}, "allowed_formats"),
+        ({"max_bytes": "0"}, "max_bytes"),
+        ({"max_pixels": "-5"}, "max_pixels"),
+        ({"decode_threads": "two"}, "decode_threads"),
+        ({"jpeg_draft": "maybe"}, "jpeg_draft"),
+        ({"resize_mode": "shorter_side_crop", "resize_size": "100"}, "resize_size"),
+    ],
+)
+def test_misconfiguration_names_the_parameter(parameters, named):
+    with pytest.raises(ConfigError, match=f"'{named}'") as caught:
+        PreprocessConfig.from_parameters(parameters)
+    assert caught.value.parameter == named

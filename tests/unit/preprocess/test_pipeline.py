@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+from imagefactory import cat_jpeg, encode, gradient, png_bomb
+from PIL import Image
+
+from preprocess import CorruptImageError, EmptyImageError, ImageError, PreprocessConfig, Preprocessor
+
+
+@pytest.fixture(scope="module")
+def preprocessor():
+    pre = Preprocessor(PreprocessConfig(decode_threads=2))
+    yield pre
+    pre.close()
+
+
+def test_single_image_output(preprocessor):
+    pixels = preprocessor(cat_jpeg())
+    assert pixels.shape == (3, 224, 224)
+    assert pixels.dtype == np.float32
+    assert -1.0 <= pixels.min() < pixels.max() <= 1.0
+
+
+def test_batch_keeps_order_and_isolates_bad_rows(preprocessor):
+    good = cat_jpeg()
+    png = encode(Image.fromarray(gradient(300, 200)), "PNG")
+    rows = [good, b"", png, good[:-100], png_bomb(), good + b"\0" * 50]
+    results = preprocessor.process_batch(rows)
+    assert [type(r).__name__ for r in results] == [
+        "ndarray", "EmptyImageError", "ndarray", "CorruptImageError", "TooManyPixelsError", "ndarray",
+    ]
+    np.testing.assert_array_equal(results[0], preprocessor(good))
+    np.testing.assert_array_equal(results[5], results[0])
+    np.testing.assert_array_equal(results[2], preprocessor(png))
+    assert isinstance(results[1], EmptyImageError)
+    assert isinstance(results[3], CorruptImageError)
+
+
+def test_numpy_rows_with_padding(preprocessor):
+    a, b = cat_jpeg(), encode(Image.fromarray(gradient(64, 64)), "PNG")
+    width = max(len(a), len(b))
+    rows = np.zeros((2, width), np.uint8)
+    rows[0, : len(a)] = np.frombuffer(a, np.uint8)
+    rows[1, : len(b)] = np.frombuffer(b, np.uint8)
+    results = preprocessor.process_batch(list(rows))
+    np.testing.assert_array_equal(results[0], preprocessor(a))
+    np.testing.assert_array_equal(results[1], preprocessor(b))
+
+
+def test_threaded_and_serial_results_are_identical():
+    rows = [cat_jpeg(), encode(Image.fromarray(gradient(640, 480)), "JPEG")] * 4
+    serial = Preprocessor(PreprocessConfig(decode_threads=1))
+    threaded = Preprocessor(PreprocessConfig(decode_threads=2))
+    try:
+        for one, two in zip(serial.process_batch(rows), threaded.process_batch(rows)):
+            np.testing.assert_array_equal(one, two)
+    finally:
+        serial.close()
+        threaded.close()
+
+
+def test_all_bad_batch(preprocessor):
+    results = preprocessor.process_batch([b"x", b""])
+    assert all(isinstance(r, ImageError) for r in results)
