@@ -61,7 +61,7 @@ def download(
             time.sleep(delay)
         try:
             digest = _fetch(url, partial, timeout, expected_bytes, progress)
-        except (urllib.error.URLError, TimeoutError, OSError, ConnectionError) as error:
+        except (urllib.error.URLError, OSError) as error:  # includes timeouts and dropped connections
             last_error = error
             continue
         if digest != sha256:
@@ -86,7 +86,7 @@ def _fetch(url: str, partial: Path, timeout: float, expected_bytes: int | None, 
                 bar.update(len(chunk))
     size = partial.stat().st_size
     if expected_bytes is not None and size != expected_bytes:
-        raise DownloadError(f"received {size} bytes, expected {expected_bytes}")
+        raise ConnectionError(f"received {size} bytes, expected {expected_bytes}")  # cut short: retried
     return digest.hexdigest()
 
 
@@ -97,7 +97,9 @@ class AcquiredModel:
     sha256: str
 
 
-def acquire(source: str, cache_dir: str | Path, url: str = DENSENET7_URL, timeout: float = 30.0) -> AcquiredModel:
+def acquire(
+    source: str, cache_dir: str | Path, url: str = DENSENET7_URL, timeout: float = 30.0, retries: int = 3
+) -> AcquiredModel:
     """Obtain the raw (batch-1) ONNX model.
 
     ``source``: ``zoo`` downloads densenet-7, ``seeded`` generates the offline model, ``auto`` tries
@@ -109,7 +111,7 @@ def acquire(source: str, cache_dir: str | Path, url: str = DENSENET7_URL, timeou
     if source in ("zoo", "auto"):
         try:
             path = download(url, cache_dir / "densenet-7.onnx", DENSENET7_SHA256,
-                            expected_bytes=DENSENET7_BYTES, timeout=timeout)
+                            expected_bytes=DENSENET7_BYTES, timeout=timeout, retries=retries)
             return AcquiredModel(path, DENSENET7_WEIGHTS, DENSENET7_SHA256)
         except (DownloadError, ChecksumError) as error:
             if source == "zoo":

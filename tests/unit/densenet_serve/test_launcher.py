@@ -1,0 +1,78 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from densenet_serve import ServerOptions, find_distribution
+from densenet_serve.__main__ import build_parser
+from densenet_serve.distribution import stage_backends
+from densenet_serve.server import server_environment
+
+
+@pytest.fixture(scope="module")
+def dist():
+    return find_distribution()
+
+
+def test_distribution_has_a_stub_for_this_python(dist):
+    assert dist.binary.is_file()
+    assert os.access(dist.binary, os.X_OK)
+    assert dist.stub().is_file()
+    assert dist.stub("3.12").is_file()  # the NGC images' python
+
+
+def test_stage_backends_places_this_pythons_stub(dist, tmp_path):
+    backends = stage_backends(dist, tmp_path)
+    stub = backends / "python" / "triton_python_backend_stub"
+    assert stub.read_bytes() == dist.stub(f"{sys.version_info.major}.{sys.version_info.minor}").read_bytes()
+    assert os.access(stub, os.X_OK)
+    assert (backends / "python" / "libtriton_python.so").is_file()
+
+
+def test_command_is_local_and_locked_down_by_default(dist, tmp_path):
+    command = ServerOptions(model_repository=tmp_path).command(dist, tmp_path / "backends")
+    assert command[0] == str(dist.binary)
+    for flag in (
+        "--http-address=127.0.0.1",
+        "--grpc-address=127.0.0.1",
+        "--metrics-address=127.0.0.1",
+        "--http-port=8000",
+        "--grpc-port=8001",
+        "--metrics-port=8002",
+        "--model-control-mode=none",
+        "--model-config-name=cpu",
+        f"--model-repository={tmp_path}",
+    ):
+        assert flag in command
+
+
+def test_command_for_the_gpu_config_and_extra_flags(dist, tmp_path):
+    options = ServerOptions(model_repository=tmp_path, model_config_name=None, host="0.0.0.0", extra_args=("--x=1",))
+    command = options.command(dist, tmp_path)
+    assert not any(arg.startswith("--model-config-name") for arg in command)
+    assert "--http-address=0.0.0.0" in command
+    assert command[-1] == "--x=1"
+
+
+def test_environment_finds_the_wheels_libraries(dist):
+    env = server_environment(dist)
+    assert env["LD_LIBRARY_PATH"].split(os.pathsep)[0] == str(dist.libs)
+    assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
+
+
+def test_ports_from_environment_and_flags(monkeypatch):
+    monkeypatch.setenv("HTTP_PORT", "9000")
+    monkeypatch.setenv("GRPC_PORT", "9001")
+    monkeypatch.setenv("METRICS_PORT", "9002")
+    args = build_parser().parse_args([])
+    assert (args.http_port, args.grpc_port, args.metrics_port) == (9000, 9001, 9002)
+    args = build_parser().parse_args(["--http-port", "7000"])
+    assert args.http_port == 7000
+    assert args.host == "127.0.0.1"
+
+
+def test_bad_port_in_environment_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("HTTP_PORT", "eighty")
+    with pytest.raises(SystemExit, match="HTTP_PORT='eighty' is not a port number"):
+        build_parser()

@@ -1,0 +1,100 @@
+"""Every config in model_repository/ parses into Triton's ModelConfig and the ensemble wiring holds."""
+
+from pathlib import Path
+
+import pytest
+from tritonclient.grpc import model_config_pb2 as mc
+
+from densenet_build.pbtxt import parse_model_config
+
+REPO = Path(__file__).resolve().parents[2] / "model_repository"
+CONFIG_FILES = sorted([*REPO.glob("*/config.pbtxt"), *REPO.glob("*/configs/*.pbtxt")])
+
+
+def load(path: Path) -> mc.ModelConfig:
+    return parse_model_config(path.read_text(encoding="utf-8"))
+
+
+def composing(config_name: str) -> dict[str, mc.ModelConfig]:
+    """The configs Triton would load with --model-config-name=config_name."""
+    configs = {}
+    for model_dir in sorted(p for p in REPO.iterdir() if p.is_dir()):
+        variant = model_dir / "configs" / f"{config_name}.pbtxt"
+        configs[model_dir.name] = load(variant if variant.exists() else model_dir / "config.pbtxt")
+    return configs
+
+
+def test_the_expected_files_exist():
+    names = {str(p.relative_to(REPO)) for p in CONFIG_FILES}
+    assert names == {
+        "densenet_ensemble/config.pbtxt",
+        "preprocess/config.pbtxt",
+        "postprocess/config.pbtxt",
+        "densenet/config.pbtxt",
+        "densenet/configs/cpu.pbtxt",
+    }
+
+
+@pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: str(p.relative_to(REPO)))
+def test_config_parses_and_batches(path):
+    config = load(path)
+    expected_name = path.parent.parent.name if path.parent.name == "configs" else path.parent.name
+    assert config.name == expected_name
+    assert config.max_batch_size > 0
+    if config.platform != "ensemble":
+        assert config.HasField("dynamic_batching")
+
+
+def test_gpu_and_cpu_densenet_share_the_interface():
+    gpu, cpu = load(REPO / "densenet/config.pbtxt"), load(REPO / "densenet/configs/cpu.pbtxt")
+    assert gpu.platform == "tensorrt_plan"
+    assert cpu.backend == "python"
+    assert gpu.input == cpu.input
+    assert gpu.output == cpu.output
+    assert gpu.max_batch_size == cpu.max_batch_size
+    (inp,), (out,) = cpu.input, cpu.output
+    assert (inp.name, inp.data_type, list(inp.dims), inp.format) == ("data_0", mc.TYPE_FP32, [3, 224, 224], mc.ModelInput.FORMAT_NCHW)
+    assert (out.name, out.data_type, list(out.dims), out.label_filename) == ("fc6_1", mc.TYPE_FP32, [1000, 1, 1], "labels.txt")
+
+
+def test_ensemble_contract_from_design():
+    ensemble = load(REPO / "densenet_ensemble/config.pbtxt")
+    assert ensemble.platform == "ensemble"
+    (image,) = ensemble.input
+    assert (image.name, image.data_type, list(image.dims), image.allow_ragged_batch) == ("IMAGE", mc.TYPE_UINT8, [-1], True)
+    outputs = {o.name: (o.data_type, list(o.dims)) for o in ensemble.output}
+    assert outputs == {"LABELS": (mc.TYPE_STRING, [-1]), "SCORES": (mc.TYPE_FP32, [-1]), "CLASS_IDS": (mc.TYPE_INT32, [-1])}
+
+
+@pytest.mark.parametrize("variant", ["cpu", "gpu-default"])
+def test_ensemble_wiring_matches_composing_models(variant):
+    configs = composing(variant)
+    ensemble = configs.pop("densenet_ensemble")
+    tensors = {t.name: (t.data_type, list(t.dims)) for t in ensemble.input}
+    for step in ensemble.ensemble_scheduling.step:
+        model = configs[step.model_name]
+        assert model.max_batch_size >= ensemble.max_batch_size, f"{step.model_name} batches less than the ensemble"
+        model_inputs = {t.name: (t.data_type, list(t.dims)) for t in model.input}
+        assert set(step.input_map) == set(model_inputs), f"{step.model_name}: unmapped inputs"
+        for model_input, tensor in step.input_map.items():
+            assert tensor in tensors, f"{step.model_name} reads '{tensor}' before any step produces it"
+            assert tensors[tensor] == model_inputs[model_input], f"{step.model_name}.{model_input} type/dims mismatch"
+        model_outputs = {t.name: (t.data_type, list(t.dims)) for t in model.output}
+        for model_output, tensor in step.output_map.items():
+            tensors[tensor] = model_outputs[model_output]
+    for output in ensemble.output:
+        assert tensors[output.name] == (output.data_type, list(output.dims))
+
+
+def test_labels_files_have_1000_lines():
+    for path in (REPO / "densenet/labels.txt", REPO / "postprocess/labels.txt"):
+        assert len(path.read_text(encoding="utf-8").splitlines()) == 1000
+
+
+def test_preprocess_parameters_are_a_valid_contract():
+    from preprocess import PreprocessConfig
+
+    config = load(REPO / "preprocess/config.pbtxt")
+    parsed = PreprocessConfig.from_parameters({k: v.string_value for k, v in config.parameters.items()})
+    assert [3, *parsed.output_size] == list(config.output[0].dims)
+    assert parsed == PreprocessConfig()  # the committed contract is the documented default
