@@ -1,0 +1,95 @@
+"""The real Triton server (from the pinned nvidia-pytriton wheel) on free ports, once per test session.
+
+It serves a copy of this repository's model_repository with the seeded DenseNet prepared by the
+same build step a user runs, so tests never touch the user's own model files.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from densenet_build.constants import SOURCE_SHA256_KEY, WEIGHTS_KEY
+from densenet_build.pbtxt import update_parameters
+from densenet_build.prepare import prepare
+from densenet_build.seeded import SEEDED_WEIGHTS
+from densenet_serve import ServerOptions, TritonServer
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def model_repository(tmp_path_factory: pytest.TempPathFactory, seeded_onnx: Path) -> Path:
+    repo = tmp_path_factory.mktemp("serving") / "model_repository"
+    shutil.copytree(
+        REPO_ROOT / "model_repository",
+        repo,
+        ignore=shutil.ignore_patterns("*.onnx", "*.plan", "*.part", "__pycache__"),
+    )
+    from densenet_build.acquire import sha256_of
+
+    sha = sha256_of(seeded_onnx)
+    prepare(seeded_onnx, repo / "densenet" / "1" / "model.onnx", SEEDED_WEIGHTS, sha)
+    update_parameters(repo / "densenet" / "configs" / "cpu.pbtxt", {WEIGHTS_KEY: SEEDED_WEIGHTS, SOURCE_SHA256_KEY: sha})
+    return repo
+
+
+@pytest.fixture(scope="session")
+def server(model_repository: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonServer]:
+    log_path = tmp_path_factory.mktemp("logs") / "tritonserver.log"
+    options = ServerOptions(
+        model_repository=model_repository,
+        http_port=free_port(),
+        grpc_port=free_port(),
+        metrics_port=free_port(),
+    )
+    with open(log_path, "wb") as log:
+        triton = TritonServer(options, log=log)
+        try:
+            triton.start()
+            triton.wait_ready(timeout_s=300)
+        except Exception:
+            triton.stop()
+            print(log_path.read_text(errors="replace")[-5000:])
+            raise
+        triton.log_path = log_path  # type: ignore[attr-defined]
+        yield triton
+        triton.stop()
+
+
+@pytest.fixture(scope="session")
+def http_url(server: TritonServer) -> str:
+    return f"127.0.0.1:{server.options.http_port}"
+
+
+@pytest.fixture(scope="session")
+def grpc_url(server: TritonServer) -> str:
+    return f"127.0.0.1:{server.options.grpc_port}"
+
+
+@pytest.fixture
+def http_client(http_url: str):
+    import tritonclient.http as httpclient
+
+    client = httpclient.InferenceServerClient(http_url, connection_timeout=10, network_timeout=60)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def grpc_client(grpc_url: str):
+    import tritonclient.grpc as grpcclient
+
+    client = grpcclient.InferenceServerClient(grpc_url)
+    yield client
+    client.close()

@@ -1,0 +1,57 @@
+"""Building KServe V2 requests for the ensemble with plain tritonclient, and local reference results."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from postprocess import softmax, top_k
+from preprocess import PreprocessConfig, Preprocessor
+
+
+def image_rows(images: Sequence[bytes]) -> np.ndarray:
+    """Encoded images → uint8 [B, N], each row zero-padded to the longest (the IMAGE contract)."""
+    width = max(len(i) for i in images)
+    rows = np.zeros((len(images), width), np.uint8)
+    for row, data in zip(rows, images):
+        row[: len(data)] = np.frombuffer(data, np.uint8)
+    return rows
+
+
+def http_infer(client, images: Sequence[bytes], top_k: int | None = None, model: str = "densenet_ensemble"):
+    import tritonclient.http as httpclient
+
+    rows = image_rows(images)
+    tensor = httpclient.InferInput("IMAGE", list(rows.shape), "UINT8")
+    tensor.set_data_from_numpy(rows, binary_data=True)
+    outputs = [httpclient.InferRequestedOutput(n, binary_data=True) for n in ("LABELS", "SCORES", "CLASS_IDS")]
+    parameters = {"top_k": top_k} if top_k is not None else None
+    return client.infer(model, [tensor], outputs=outputs, parameters=parameters)
+
+
+def grpc_infer(client, images: Sequence[bytes], top_k: int | None = None):
+    import tritonclient.grpc as grpcclient
+
+    rows = image_rows(images)
+    tensor = grpcclient.InferInput("IMAGE", list(rows.shape), "UINT8")
+    tensor.set_data_from_numpy(rows)
+    parameters = {"top_k": top_k} if top_k is not None else None
+    return client.infer("densenet_ensemble", [tensor], parameters=parameters, client_timeout=60)
+
+
+def results(result) -> tuple[list[list[str]], np.ndarray, np.ndarray]:
+    labels = [[label.decode() for label in row] for row in result.as_numpy("LABELS")]
+    return labels, result.as_numpy("SCORES"), result.as_numpy("CLASS_IDS")
+
+
+def reference_top_k(image: bytes, onnx_path: Path, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """What the ensemble should answer, computed in this process: our preprocessing, ONNX Runtime, softmax."""
+    import onnxruntime as ort
+
+    pixels = Preprocessor(PreprocessConfig())(image)[np.newaxis]
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    logits = session.run(["fc6_1"], {"data_0": pixels})[0]
+    ids, scores = top_k(softmax(logits), k)
+    return ids[0], scores[0]
