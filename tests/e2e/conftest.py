@@ -7,11 +7,11 @@ same build step a user runs, so tests never touch the user's own model files.
 from __future__ import annotations
 
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ports import free_port
 
 from densenet_build.constants import SOURCE_SHA256_KEY, WEIGHTS_KEY
 from densenet_build.pbtxt import update_parameters
@@ -20,12 +20,6 @@ from densenet_build.seeded import SEEDED_WEIGHTS
 from densenet_serve import ServerOptions, TritonServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

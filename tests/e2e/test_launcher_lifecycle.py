@@ -1,0 +1,46 @@
+"""`densenet-serve` as a user runs it: READY banner, then Ctrl-C/SIGTERM stop everything it started."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import processes
+import pytest
+from ports import free_port
+
+pytestmark = pytest.mark.e2e
+
+
+def start_launcher(model_repository: Path, log: Path) -> tuple[subprocess.Popen, dict[str, int]]:
+    ports = {"HTTP_PORT": free_port(), "GRPC_PORT": free_port(), "METRICS_PORT": free_port()}
+    env = {**os.environ, **{k: str(v) for k, v in ports.items()}}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "densenet_serve", "--model-repository", str(model_repository)],
+        env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 300
+    while b"Press Ctrl-C to stop" not in log.read_bytes():
+        assert process.poll() is None, log.read_text(errors="replace")[-3000:]
+        assert time.monotonic() < deadline, "launcher never printed its READY banner"
+        time.sleep(0.2)
+    return process, ports
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_stops_server_and_stubs(model_repository, tmp_path, signum):
+    log = tmp_path / "serve.log"
+    process, ports = start_launcher(model_repository, log)
+    output = log.read_text()
+    assert "densenet_ensemble is READY (seeded-random" in output
+    assert f"127.0.0.1:{ports['HTTP_PORT']}/v2/models/densenet_ensemble/infer" in output
+    children = processes.descendants(process.pid)
+    assert any("tritonserver" in c for c in children.values())
+    assert sum("triton_python_backend_stub" in c for c in children.values()) == 3
+    process.send_signal(signum)
+    assert process.wait(timeout=60) == 0
+    assert processes.alive(children) == [], "processes outlived the launcher"

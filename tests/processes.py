@@ -1,0 +1,39 @@
+"""Process-tree checks from /proc (Linux), so tests need no extra dependency."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _parent_and_cmdline(pid: int) -> tuple[int, str] | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return None
+    # The command name may hold spaces or parentheses: the fields after the last ')' are fixed.
+    state_and_rest = stat.rsplit(")", 1)[1].split()
+    if state_and_rest[0] == "Z":
+        return None
+    return int(state_and_rest[1]), cmdline
+
+
+def descendants(root: int) -> dict[int, str]:
+    """All live descendants of ``root``: {pid: command line}."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (info := _parent_and_cmdline(int(entry.name))) is not None:
+            table[int(entry.name)] = info
+    found, frontier = {}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, (ppid, cmdline) in table.items():
+            if ppid == parent and pid not in found:
+                found[pid] = cmdline
+                frontier.append(pid)
+    return found
+
+
+def alive(processes: dict[int, str]) -> list[str]:
+    """Those of ``processes`` still running (same pid and command line)."""
+    return [cmd for pid, cmd in processes.items() if (info := _parent_and_cmdline(pid)) and info[1] == cmd]
