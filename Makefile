@@ -44,6 +44,8 @@ serve: $(VENV)/.serve $(MODEL)
 	exec $(BIN)/densenet-serve
 
 test: $(VENV)/.dev
+	$(BIN)/ruff check --quiet .
+	$(BIN)/ruff format --check --quiet .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev

@@ -84,7 +84,9 @@ class PreprocessConfig:
         """Parse Triton ``parameters`` (already reduced to ``{key: string_value}``)."""
         unknown = sorted(set(parameters) - _KNOWN_PARAMETERS)
         if unknown:
-            raise ConfigError(unknown[0], f"unknown parameter (known: {', '.join(sorted(_KNOWN_PARAMETERS))})")
+            raise ConfigError(
+                unknown[0], f"unknown parameter (known: {', '.join(sorted(_KNOWN_PARAMETERS))})"
+            )
         p = {k: v.strip() for k, v in parameters.items()}
         defaults = cls()
 
@@ -100,18 +102,24 @@ class PreprocessConfig:
                 raise ConfigError("scaling", f"preset '{scaling}' cannot be combined with 'mean'/'std'")
             mean, std, preset_order = SCALING_PRESETS[scaling]
         else:
-            raise ConfigError("scaling", f"'{scaling}' is not one of {', '.join([*SCALING_PRESETS, 'custom'])}")
+            raise ConfigError(
+                "scaling", f"'{scaling}' is not one of {', '.join([*SCALING_PRESETS, 'custom'])}"
+            )
         if any(s == 0 for s in std):
             raise ConfigError("std", "must not contain 0")
 
         return cls(
-            output_size=_size("output_size", p["output_size"]) if "output_size" in p else defaults.output_size,
+            output_size=_size("output_size", p["output_size"])
+            if "output_size" in p
+            else defaults.output_size,
             resize_mode=_enum("resize_mode", p.get("resize_mode", defaults.resize_mode.value), ResizeMode),
             resize_size=_int("resize_size", p.get("resize_size", str(defaults.resize_size)), minimum=1),
             interpolation=_choice("interpolation", p.get("interpolation", "bilinear"), INTERPOLATIONS),
             mean=mean,
             std=std,
-            channel_order=_enum("channel_order", p.get("channel_order", preset_order.value).upper(), ChannelOrder),
+            channel_order=_enum(
+                "channel_order", p.get("channel_order", preset_order.value).upper(), ChannelOrder
+            ),
             allowed_formats=_formats(p.get("allowed_formats", ",".join(sorted(defaults.allowed_formats)))),
             max_bytes=_int("max_bytes", p.get("max_bytes", str(defaults.max_bytes)), minimum=1),
             max_pixels=_int("max_pixels", p.get("max_pixels", str(defaults.max_pixels)), minimum=1),
@@ -121,7 +129,9 @@ class PreprocessConfig:
 
     def __post_init__(self) -> None:
         if self.resize_mode is ResizeMode.SHORTER_SIDE_CROP and self.resize_size < max(self.output_size):
-            raise ConfigError("resize_size", f"{self.resize_size} is smaller than output_size {self.output_size}")
+            raise ConfigError(
+                "resize_size", f"{self.resize_size} is smaller than output_size {self.output_size}"
+            )
 
 
 _KNOWN_PARAMETERS = frozenset(
@@ -212,5 +222,7 @@ def _formats(value: str) -> frozenset[str]:
         raise ConfigError("allowed_formats", "must name at least one format")
     unsupported = sorted(formats - set(SNIFFABLE_FORMATS))
     if unsupported:
-        raise ConfigError("allowed_formats", f"'{unsupported[0]}' is not one of {', '.join(SNIFFABLE_FORMATS)}")
+        raise ConfigError(
+            "allowed_formats", f"'{unsupported[0]}' is not one of {', '.join(SNIFFABLE_FORMATS)}"
+        )
     return formats

@@ -96,7 +96,9 @@ def declared_size(data: bytes, fmt: str) -> tuple[int, int] | None:
     if fmt == "JPEG":
         for marker, pos, _ in _jpeg_segments(data):
             if marker in _JPEG_SOF and pos + 9 <= len(data):
-                return int.from_bytes(data[pos + 7 : pos + 9], "big"), int.from_bytes(data[pos + 5 : pos + 7], "big")
+                return int.from_bytes(data[pos + 7 : pos + 9], "big"), int.from_bytes(
+                    data[pos + 5 : pos + 7], "big"
+                )
     return None
 
 
@@ -126,7 +128,9 @@ def decode_image(data: bytes, config: PreprocessConfig, draft_size: tuple[int, i
     try:
         image = Image.open(io.BytesIO(data), formats=[fmt])
     except Image.DecompressionBombError:
-        raise TooManyPixelsError(f"{fmt} image declares too many pixels (limit {config.max_pixels})") from None
+        raise TooManyPixelsError(
+            f"{fmt} image declares too many pixels (limit {config.max_pixels})"
+        ) from None
     except Exception:
         raise CorruptImageError(f"corrupt {fmt}: the header cannot be read") from None
 
@@ -151,7 +155,9 @@ def decode_image(data: bytes, config: PreprocessConfig, draft_size: tuple[int, i
 def _check_pixels(size: tuple[int, int] | None, config: PreprocessConfig) -> None:
     if size is not None and size[0] * size[1] > config.max_pixels:
         width, height = size
-        raise TooManyPixelsError(f"image is {width}x{height} = {width * height} pixels; the limit is {config.max_pixels}")
+        raise TooManyPixelsError(
+            f"image is {width}x{height} = {width * height} pixels; the limit is {config.max_pixels}"
+        )
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

@@ -37,9 +37,9 @@ def sized_jpeg(width: int, height: int, name: str = "coffee.png") -> bytes:
 def gradient(width: int = 64, height: int = 48) -> np.ndarray:
     """A smooth RGB test pattern (uint8 [H, W, 3]) whose orientation is easy to verify."""
     y, x = np.mgrid[0:height, 0:width]
-    return np.stack([x * 255 // max(width - 1, 1), y * 255 // max(height - 1, 1), np.full_like(x, 128)], -1).astype(
-        np.uint8
-    )
+    return np.stack(
+        [x * 255 // max(width - 1, 1), y * 255 // max(height - 1, 1), np.full_like(x, 128)], -1
+    ).astype(np.uint8)
 
 
 def with_exif_orientation(image: Image.Image, orientation: int) -> bytes:
@@ -57,7 +57,12 @@ def png_bomb(width: int = 60000, height: int = 60000) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 1024)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 1024))
+        + chunk(b"IEND", b"")
+    )
 
 
 def jpeg_bomb(width: int = 60000, height: int = 60000) -> bytes:

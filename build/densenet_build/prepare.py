@@ -33,7 +33,9 @@ def make_batch_dynamic(model: onnx.ModelProto, dim_name: str = BATCH_DIM) -> onn
     inferred = onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
     out_dim = inferred.graph.output[0].type.tensor_type.shape.dim[0]
     if out_dim.dim_param != dim_name:
-        raise ModelMismatchError(f"output batch dimension is {out_dim} after inference, expected '{dim_name}'")
+        raise ModelMismatchError(
+            f"output batch dimension is {out_dim} after inference, expected '{dim_name}'"
+        )
     return inferred
 
 
@@ -58,17 +60,20 @@ def check_interface(model: onnx.ModelProto) -> None:
     for value, expected in ((inputs[0], INPUT_DIMS), (graph.output[0], OUTPUT_DIMS)):
         tensor_type = value.type.tensor_type
         if tensor_type.elem_type != TensorProto.FLOAT:
-            raise ModelMismatchError(
-                f"'{value.name}' is {TensorProto.DataType.Name(tensor_type.elem_type)}, the densenet config expects FLOAT"
-            )
+            kind = TensorProto.DataType.Name(tensor_type.elem_type)
+            raise ModelMismatchError(f"'{value.name}' is {kind}, the densenet config expects FLOAT")
         dims = tuple(d.dim_value if d.HasField("dim_value") else -1 for d in tensor_type.shape.dim[1:])
         if dims != expected:
-            raise ModelMismatchError(f"'{value.name}' has dims {list(dims)} after the batch, the config expects {list(expected)}")
+            raise ModelMismatchError(
+                f"'{value.name}' has dims {list(dims)} after the batch, the config expects {list(expected)}"
+            )
 
 
 def _expect_single(kind: str, names: list[str], expected: str) -> None:
     if names != [expected]:
-        raise ModelMismatchError(f"model {kind}s are {names}, the densenet config expects exactly ['{expected}']")
+        raise ModelMismatchError(
+            f"model {kind}s are {names}, the densenet config expects exactly ['{expected}']"
+        )
 
 
 def stamp_weights(model: onnx.ModelProto, weights: str, source_sha256: str) -> None:

@@ -47,7 +47,9 @@ class _GraphBuilder:
 
     def conv(self, x: str, cin: int, cout: int, kernel: int, stride: int = 1, bias: bool = False) -> str:
         fan_in = cin * kernel * kernel
-        weight = self.rng.standard_normal((cout, cin, kernel, kernel), dtype=np.float32) * np.sqrt(2.0 / fan_in)
+        weight = self.rng.standard_normal((cout, cin, kernel, kernel), dtype=np.float32) * np.sqrt(
+            2.0 / fan_in
+        )
         inputs = [x, self._const("conv_w", weight)]
         if bias:
             inputs.append(self._const("conv_b", np.zeros(cout, np.float32)))

@@ -27,16 +27,23 @@ def _env_int(name: str, default: int) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="densenet-serve", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="densenet-serve", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model-repository", type=Path, default=Path("model_repository"))
     parser.add_argument("--http-port", type=int, default=_env_int("HTTP_PORT", 8000))
     parser.add_argument("--grpc-port", type=int, default=_env_int("GRPC_PORT", 8001))
     parser.add_argument("--metrics-port", type=int, default=_env_int("METRICS_PORT", 8002))
-    parser.add_argument("--host", default=os.environ.get("TRITON_HOST", "127.0.0.1"),
-                        help="address to listen on (default 127.0.0.1; 0.0.0.0 exposes the server to the network)")
-    parser.add_argument("--model-config-name", default="cpu",
-                        help="config variant under configs/ (default cpu; '' for the TensorRT config.pbtxt)")
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("TRITON_HOST", "127.0.0.1"),
+        help="address to listen on (default 127.0.0.1; 0.0.0.0 exposes the server to the network)",
+    )
+    parser.add_argument(
+        "--model-config-name",
+        default="cpu",
+        help="config variant under configs/ (default cpu; '' for the TensorRT config.pbtxt)",
+    )
     parser.add_argument("--ready-timeout", type=float, default=300.0, help="seconds to wait for READY")
     parser.add_argument("--log-verbose", type=int, default=0)
     parser.add_argument("extra", nargs="*", help="further tritonserver flags, after --")
@@ -48,7 +55,7 @@ def _usage(server: TritonServer, weights: str) -> str:
     grpc = f"{server.options.host}:{server.options.grpc_port}"
     return f"""
 densenet_ensemble is READY ({weights})
-  HTTP    {url}    gRPC {grpc}    metrics {url.rsplit(':', 1)[0]}:{server.options.metrics_port}/metrics
+  HTTP    {url}    gRPC {grpc}    metrics {url.rsplit(":", 1)[0]}:{server.options.metrics_port}/metrics
 
   curl --data-binary @cat.jpg -H "Inference-Header-Content-Length: 0" {url}/v2/models/densenet_ensemble/infer
 

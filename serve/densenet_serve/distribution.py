@@ -61,7 +61,9 @@ def stage_backends(dist: TritonDistribution, workspace: Path) -> Path:
     """Copy the python backend into ``workspace`` with this interpreter's stub; return the backend dir."""
     backends = workspace / "backends"
     python_dir = backends / "python"
-    shutil.copytree(dist.python_backend, python_dir, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
+    shutil.copytree(
+        dist.python_backend, python_dir, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True
+    )
     stub = python_dir / "triton_python_backend_stub"
     shutil.copy2(dist.stub(), stub)
     stub.chmod(0o755)

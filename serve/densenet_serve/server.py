@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -74,10 +75,8 @@ def server_environment(dist: TritonDistribution) -> dict[str, str]:
 
 def _die_with_parent() -> None:
     """In the child: receive SIGTERM if the launcher dies, so no server outlives it."""
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
 
 
 class TritonServer:
@@ -119,7 +118,9 @@ class TritonServer:
         started, ready = time.monotonic(), {}
         while len(ready) < len(models):
             if self.process.poll() is not None:
-                raise ServerExitedError(f"tritonserver exited with code {self.process.returncode} before READY")
+                raise ServerExitedError(
+                    f"tritonserver exited with code {self.process.returncode} before READY"
+                )
             elapsed = time.monotonic() - started
             if elapsed > timeout_s:
                 missing = ", ".join(m for m in models if m not in ready)
@@ -164,12 +165,12 @@ class TritonServer:
     def __enter__(self) -> TritonServer:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
 
 def _kill_group(pgid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass

@@ -34,7 +34,9 @@ def model_repository(tmp_path_factory: pytest.TempPathFactory, seeded_onnx: Path
 
     sha = sha256_of(seeded_onnx)
     prepare(seeded_onnx, repo / "densenet" / "1" / "model.onnx", SEEDED_WEIGHTS, sha)
-    update_parameters(repo / "densenet" / "configs" / "cpu.pbtxt", {WEIGHTS_KEY: SEEDED_WEIGHTS, SOURCE_SHA256_KEY: sha})
+    update_parameters(
+        repo / "densenet" / "configs" / "cpu.pbtxt", {WEIGHTS_KEY: SEEDED_WEIGHTS, SOURCE_SHA256_KEY: sha}
+    )
     return repo
 
 

@@ -67,12 +67,26 @@ def test_raw_binary_curl_request(http_url, cat, tmp_path):
     image.write_bytes(cat)
     headers, body = tmp_path / "headers.txt", tmp_path / "body.bin"
     subprocess.run(
-        ["curl", "-sS", "--fail-with-body", "--data-binary", f"@{image}", "-H", "Inference-Header-Content-Length: 0",
-         "-D", str(headers), "-o", str(body), f"http://{http_url}/v2/models/densenet_ensemble/infer"],
-        check=True, timeout=60,
+        [
+            "curl",
+            "-sS",
+            "--fail-with-body",
+            "--data-binary",
+            f"@{image}",
+            "-H",
+            "Inference-Header-Content-Length: 0",
+            "-D",
+            str(headers),
+            "-o",
+            str(body),
+            f"http://{http_url}/v2/models/densenet_ensemble/infer",
+        ],
+        check=True,
+        timeout=60,
     )
     header_length = next(
-        int(line.split(":", 1)[1]) for line in headers.read_text().splitlines()
+        int(line.split(":", 1)[1])
+        for line in headers.read_text().splitlines()
         if line.lower().startswith("inference-header-content-length")
     )
     result = httpclient.InferResult.from_response_body(body.read_bytes(), header_length=header_length)
@@ -88,9 +102,20 @@ def test_json_in_json_out_request_is_readable(http_url, cat):
         "parameters": {"top_k": 3},
     }
     completed = subprocess.run(
-        ["curl", "-sS", "--fail-with-body", "-H", "Content-Type: application/json", "-d", "@-",
-         f"http://{http_url}/v2/models/densenet_ensemble/infer"],
-        input=json.dumps(request).encode(), capture_output=True, check=True, timeout=60,
+        [
+            "curl",
+            "-sS",
+            "--fail-with-body",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            "@-",
+            f"http://{http_url}/v2/models/densenet_ensemble/infer",
+        ],
+        input=json.dumps(request).encode(),
+        capture_output=True,
+        check=True,
+        timeout=60,
     )
     response = json.loads(completed.stdout)
     outputs = {o["name"]: o for o in response["outputs"]}
@@ -102,7 +127,7 @@ def test_json_in_json_out_request_is_readable(http_url, cat):
 
 def test_several_images_in_one_request(http_client):
     images = [cat_jpeg(), sized_jpeg(640, 480), encode(photo("astronaut.png"), "PNG")]
-    names, scores, ids = results(http_infer(http_client, images))
+    _names, scores, ids = results(http_infer(http_client, images))
     assert ids.shape == (3, 5)
     for row, image in enumerate(images):
         _, single_scores, single_ids = results(http_infer(http_client, [image]))

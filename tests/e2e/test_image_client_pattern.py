@@ -25,7 +25,11 @@ def image_client_preprocess(data: bytes) -> np.ndarray:
 
 @pytest.mark.parametrize(
     "image",
-    [cat_jpeg(), encode(photo("astronaut.png"), "PNG"), encode(photo("coffee.png").resize((333, 500)), "JPEG")],
+    [
+        cat_jpeg(),
+        encode(photo("astronaut.png"), "PNG"),
+        encode(photo("coffee.png").resize((333, 500)), "JPEG"),
+    ],
     ids=["cat-jpeg", "astronaut-png", "coffee-portrait-jpeg"],
 )
 def test_preprocess_model_equals_image_client(http_client, image):
@@ -50,17 +54,23 @@ def test_metadata_is_what_image_client_parses(http_client):
 def test_class_count_with_labels_on_densenet(protocol, http_url, grpc_url, model_repository):
     module, url = (httpclient, http_url) if protocol == "http" else (grpcclient, grpc_url)
     labels = (model_repository / "densenet" / "labels.txt").read_text().splitlines()
-    batch = np.stack([image_client_preprocess(cat_jpeg()), image_client_preprocess(encode(photo("coffee.png")))])
+    batch = np.stack(
+        [image_client_preprocess(cat_jpeg()), image_client_preprocess(encode(photo("coffee.png")))]
+    )
     with module.InferenceServerClient(url) as client:
         tensor = module.InferInput("data_0", list(batch.shape), "FP32")
         tensor.set_data_from_numpy(batch)
-        classified = client.infer("densenet", [tensor], outputs=[module.InferRequestedOutput("fc6_1", class_count=3)])
+        classified = client.infer(
+            "densenet", [tensor], outputs=[module.InferRequestedOutput("fc6_1", class_count=3)]
+        )
         raw = client.infer("densenet", [tensor], outputs=[module.InferRequestedOutput("fc6_1")])
     logits = raw.as_numpy("fc6_1").reshape(2, 1000)
     rows = classified.as_numpy("fc6_1")
     assert rows.shape == (2, 3)
-    for row, image_logits in zip(rows, logits):
-        parsed = [entry.decode().split(":", 2) for entry in row]  # "score:index:label", as image_client prints
+    for row, image_logits in zip(rows, logits, strict=False):
+        parsed = [
+            entry.decode().split(":", 2) for entry in row
+        ]  # "score:index:label", as image_client prints
         ids = [int(index) for _, index, _ in parsed]
         assert ids == np.argsort(-image_logits, kind="stable")[:3].tolist()
         assert [label for _, _, label in parsed] == [labels[i] for i in ids]

@@ -19,10 +19,13 @@ pytestmark = pytest.mark.e2e
 def start_launcher(model_repository: Path, log: Path) -> tuple[subprocess.Popen, dict[str, int]]:
     ports = {"HTTP_PORT": free_port(), "GRPC_PORT": free_port(), "METRICS_PORT": free_port()}
     env = {**os.environ, **{k: str(v) for k, v in ports.items()}}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "densenet_serve", "--model-repository", str(model_repository)],
-        env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
-    )
+    with open(log, "wb") as output:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "densenet_serve", "--model-repository", str(model_repository)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 300
     while b"Press Ctrl-C to stop" not in log.read_bytes():
         assert process.poll() is None, log.read_text(errors="replace")[-3000:]

@@ -53,17 +53,36 @@ def test_gpu_and_cpu_densenet_share_the_interface():
     assert gpu.output == cpu.output
     assert gpu.max_batch_size == cpu.max_batch_size
     (inp,), (out,) = cpu.input, cpu.output
-    assert (inp.name, inp.data_type, list(inp.dims), inp.format) == ("data_0", mc.TYPE_FP32, [3, 224, 224], mc.ModelInput.FORMAT_NCHW)
-    assert (out.name, out.data_type, list(out.dims), out.label_filename) == ("fc6_1", mc.TYPE_FP32, [1000, 1, 1], "labels.txt")
+    assert (inp.name, inp.data_type, list(inp.dims), inp.format) == (
+        "data_0",
+        mc.TYPE_FP32,
+        [3, 224, 224],
+        mc.ModelInput.FORMAT_NCHW,
+    )
+    assert (out.name, out.data_type, list(out.dims), out.label_filename) == (
+        "fc6_1",
+        mc.TYPE_FP32,
+        [1000, 1, 1],
+        "labels.txt",
+    )
 
 
 def test_ensemble_contract_from_design():
     ensemble = load(REPO / "densenet_ensemble/config.pbtxt")
     assert ensemble.platform == "ensemble"
     (image,) = ensemble.input
-    assert (image.name, image.data_type, list(image.dims), image.allow_ragged_batch) == ("IMAGE", mc.TYPE_UINT8, [-1], True)
+    assert (image.name, image.data_type, list(image.dims), image.allow_ragged_batch) == (
+        "IMAGE",
+        mc.TYPE_UINT8,
+        [-1],
+        True,
+    )
     outputs = {o.name: (o.data_type, list(o.dims)) for o in ensemble.output}
-    assert outputs == {"LABELS": (mc.TYPE_STRING, [-1]), "SCORES": (mc.TYPE_FP32, [-1]), "CLASS_IDS": (mc.TYPE_INT32, [-1])}
+    assert outputs == {
+        "LABELS": (mc.TYPE_STRING, [-1]),
+        "SCORES": (mc.TYPE_FP32, [-1]),
+        "CLASS_IDS": (mc.TYPE_INT32, [-1]),
+    }
 
 
 @pytest.mark.parametrize("variant", ["cpu", "gpu-default"])
@@ -73,12 +92,16 @@ def test_ensemble_wiring_matches_composing_models(variant):
     tensors = {t.name: (t.data_type, list(t.dims)) for t in ensemble.input}
     for step in ensemble.ensemble_scheduling.step:
         model = configs[step.model_name]
-        assert model.max_batch_size >= ensemble.max_batch_size, f"{step.model_name} batches less than the ensemble"
+        assert model.max_batch_size >= ensemble.max_batch_size, (
+            f"{step.model_name} batches less than the ensemble"
+        )
         model_inputs = {t.name: (t.data_type, list(t.dims)) for t in model.input}
         assert set(step.input_map) == set(model_inputs), f"{step.model_name}: unmapped inputs"
         for model_input, tensor in step.input_map.items():
             assert tensor in tensors, f"{step.model_name} reads '{tensor}' before any step produces it"
-            assert tensors[tensor] == model_inputs[model_input], f"{step.model_name}.{model_input} type/dims mismatch"
+            assert tensors[tensor] == model_inputs[model_input], (
+                f"{step.model_name}.{model_input} type/dims mismatch"
+            )
         model_outputs = {t.name: (t.data_type, list(t.dims)) for t in model.output}
         for model_output, tensor in step.output_map.items():
             tensors[tensor] = model_outputs[model_output]

@@ -26,8 +26,8 @@ def _check_weights(path, parameters):
     for key in (WEIGHTS_KEY, SOURCE_SHA256_KEY):
         if props.get(key) != parameters.get(key):
             raise ValueError(
-                f"{path.name} carries {key}={props.get(key)!r} but configs/cpu.pbtxt says {parameters.get(key)!r}: "
-                "install models with `make model` (densenet-build model), which keeps both in step"
+                f"{path.name} carries {key}={props.get(key)!r} but configs/cpu.pbtxt says "
+                f"{parameters.get(key)!r}: install models with `make model`, which keeps both in step"
             )
 
 
@@ -37,7 +37,9 @@ class TritonPythonModel:
         parameters = _parameters(model_config)
         path = _onnx_path(Path(args["model_repository"]) / args["model_version"], parameters)
         if not path.is_file():
-            raise FileNotFoundError(f"{path.name} is missing from densenet/{args['model_version']}: run `make model`")
+            raise FileNotFoundError(
+                f"{path.name} is missing from densenet/{args['model_version']}: run `make model`"
+            )
         _check_weights(path, parameters)
         cpus = len(os.sched_getaffinity(0))
         options = ort.SessionOptions()

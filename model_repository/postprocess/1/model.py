@@ -23,21 +23,28 @@ class TritonPythonModel:
         logits = [pb_utils.get_input_tensor_by_name(r, "fc6_1").as_numpy() for r in requests]
         probabilities = softmax(np.concatenate(logits))
         responses, start = [], 0
-        for request, batch in zip(requests, logits):
+        for request, batch in zip(requests, logits, strict=False):
             rows = probabilities[start : start + len(batch)]
             start += len(batch)
             try:
                 k = self._top_k(request)
             except InvalidTopKError as error:
-                responses.append(pb_utils.InferenceResponse(
-                    error=pb_utils.TritonError(str(error), pb_utils.TritonError.INVALID_ARG)))
+                responses.append(
+                    pb_utils.InferenceResponse(
+                        error=pb_utils.TritonError(str(error), pb_utils.TritonError.INVALID_ARG)
+                    )
+                )
                 continue
             ids, scores = top_k(rows, k)
-            responses.append(pb_utils.InferenceResponse(output_tensors=[
-                pb_utils.Tensor("LABELS", label_array(ids, self._labels)),
-                pb_utils.Tensor("SCORES", scores),
-                pb_utils.Tensor("CLASS_IDS", ids),
-            ]))
+            responses.append(
+                pb_utils.InferenceResponse(
+                    output_tensors=[
+                        pb_utils.Tensor("LABELS", label_array(ids, self._labels)),
+                        pb_utils.Tensor("SCORES", scores),
+                        pb_utils.Tensor("CLASS_IDS", ids),
+                    ]
+                )
+            )
         return responses
 
     def _top_k(self, request):

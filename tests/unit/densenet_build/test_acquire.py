@@ -19,7 +19,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     delay = 0.0
     hits = 0
 
-    def do_GET(self):  # noqa: N802 - http.server's naming
+    def do_GET(self):
         type(self).hits += 1
         if type(self).failures_left > 0:
             type(self).failures_left -= 1

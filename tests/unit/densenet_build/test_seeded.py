@@ -23,7 +23,9 @@ def test_topology_is_densenet121(seeded_onnx):
     # 1 stem + 2 per dense layer (58 layers) + 3 transitions + 1 classifier = 121 weighted layers with the FC
     assert len(convs) == 1 + 2 * (6 + 12 + 24 + 16) + 3 + 1
     trainable = sum(
-        int(np.prod(t.dims)) for t in model.graph.initializer if "bn_mean" not in t.name and "bn_var" not in t.name
+        int(np.prod(t.dims))
+        for t in model.graph.initializer
+        if "bn_mean" not in t.name and "bn_var" not in t.name
     )
     assert trainable == 7_978_856  # torchvision densenet121's parameter count
 

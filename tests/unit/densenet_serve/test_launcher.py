@@ -48,7 +48,9 @@ def test_command_is_local_and_locked_down_by_default(dist, tmp_path):
 
 
 def test_command_for_the_gpu_config_and_extra_flags(dist, tmp_path):
-    options = ServerOptions(model_repository=tmp_path, model_config_name=None, host="0.0.0.0", extra_args=("--x=1",))
+    options = ServerOptions(
+        model_repository=tmp_path, model_config_name=None, host="0.0.0.0", extra_args=("--x=1",)
+    )
     command = options.command(dist, tmp_path)
     assert not any(arg.startswith("--model-config-name") for arg in command)
     assert "--http-address=0.0.0.0" in command

@@ -58,7 +58,9 @@ def test_label_array_is_utf8_bytes():
     assert labels.tolist() == [["café".encode(), b"a"]]
 
 
-@pytest.mark.parametrize(("value", "expected"), [(5, 5), ("7", 7), (" 3 ", 3), (1000, 1000), (2.0, 2), ("+4", 4)])
+@pytest.mark.parametrize(
+    ("value", "expected"), [(5, 5), ("7", 7), (" 3 ", 3), (1000, 1000), (2.0, 2), ("+4", 4)]
+)
 def test_parse_top_k_accepts_integers(value, expected):
     assert parse_top_k(value, 1000) == expected
 

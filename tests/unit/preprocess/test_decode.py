@@ -85,7 +85,11 @@ def test_zero_padding_after_the_image_is_ignored():
     [
         (b"", EmptyImageError, "empty"),
         (b"just some text, not an image", FormatNotAllowedError, "not a recognised image format"),
-        (bytes(np.random.default_rng(0).integers(1, 255, 5000, dtype=np.uint8)), FormatNotAllowedError, "recognised"),
+        (
+            bytes(np.random.default_rng(0).integers(1, 255, 5000, dtype=np.uint8)),
+            FormatNotAllowedError,
+            "recognised",
+        ),
         (encode(Image.new("RGB", (8, 8)), "GIF"), FormatNotAllowedError, "GIF images are not allowed"),
         (b"\xff\xd8\xff\xe0" + b"\x00" * 10, CorruptImageError, "JPEG"),
         (b"\x89PNG\r\n\x1a\n" + b"\x01" * 30, CorruptImageError, "PNG"),

@@ -15,7 +15,9 @@ def test_stretch_resizes_to_output_size_exactly():
 
 
 def test_shorter_side_crop_matches_torchvision_geometry():
-    config = PreprocessConfig(resize_mode=ResizeMode.SHORTER_SIDE_CROP, resize_size=256, output_size=(224, 224))
+    config = PreprocessConfig(
+        resize_mode=ResizeMode.SHORTER_SIDE_CROP, resize_size=256, output_size=(224, 224)
+    )
     image = Image.fromarray(gradient(500, 375))
     out = resize(image, config)
     # torchvision: Resize(256) -> 341x256, CenterCrop(224) -> offsets top 16, left 58
@@ -24,7 +26,9 @@ def test_shorter_side_crop_matches_torchvision_geometry():
 
 
 def test_shorter_side_crop_portrait():
-    config = PreprocessConfig(resize_mode=ResizeMode.SHORTER_SIDE_CROP, resize_size=256, output_size=(224, 224))
+    config = PreprocessConfig(
+        resize_mode=ResizeMode.SHORTER_SIDE_CROP, resize_size=256, output_size=(224, 224)
+    )
     assert resize(Image.fromarray(gradient(300, 900)), config).shape == (224, 224, 3)
 
 
