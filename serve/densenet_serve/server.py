@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO
 
 from .distribution import TritonDistribution, find_distribution, stage_backends
 from .errors import ServerExitedError, ServerSetupError, ServerTimeoutError
@@ -85,9 +84,10 @@ class TritonServer:
     Use as a context manager; ``wait_ready`` blocks until every model is READY.
     """
 
-    def __init__(self, options: ServerOptions, log: IO[bytes] | int | None = None) -> None:
+    def __init__(self, options: ServerOptions, log_path: Path | None = None) -> None:
+        """``log_path``: where the server's output goes (default: this process's stdout)."""
         self.options = options
-        self._log = log
+        self.log_path = log_path
         self._workspace: tempfile.TemporaryDirectory[str] | None = None
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -102,14 +102,19 @@ class TritonServer:
         dist = find_distribution()
         self._workspace = tempfile.TemporaryDirectory(prefix="densenet-serve-")
         backend_dir = stage_backends(dist, Path(self._workspace.name))
-        self.process = subprocess.Popen(
-            self.options.command(dist, backend_dir),
-            env=server_environment(dist),
-            stdout=self._log,
-            stderr=subprocess.STDOUT if self._log is not None else None,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,  # only a prctl call: safe between fork and exec
-        )
+        log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115 - the child holds it
+        try:
+            self.process = subprocess.Popen(
+                self.options.command(dist, backend_dir),
+                env=server_environment(dist),
+                stdout=log,
+                stderr=subprocess.STDOUT if log else None,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,  # only a prctl call: safe between fork and exec
+            )
+        finally:
+            if log:
+                log.close()
         return self
 
     def wait_ready(self, timeout_s: float = 180.0, models: Sequence[str] = MODELS) -> dict[str, float]:
@@ -118,8 +123,9 @@ class TritonServer:
         started, ready = time.monotonic(), {}
         while len(ready) < len(models):
             if self.process.poll() is not None:
+                code = self.process.returncode
                 raise ServerExitedError(
-                    f"tritonserver exited with code {self.process.returncode} before READY"
+                    f"tritonserver exited with code {code} before READY{self._log_errors()}"
                 )
             elapsed = time.monotonic() - started
             if elapsed > timeout_s:
@@ -130,6 +136,14 @@ class TritonServer:
                     ready[model] = round(elapsed, 2)
             time.sleep(0.2)
         return ready
+
+    def _log_errors(self) -> str:
+        """The server's error lines (e.g. why a model failed to load), when its log is a file."""
+        if not self.log_path or not self.log_path.exists():
+            return ""
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        errors = [line for line in lines if line.startswith("E") and "CudaDriverHelper" not in line]
+        return "".join(f"\n  {line}" for line in errors[-20:])
 
     def _model_ready(self, model: str) -> bool:
         try:

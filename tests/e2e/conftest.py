@@ -49,18 +49,15 @@ def server(model_repository: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         grpc_port=free_port(),
         metrics_port=free_port(),
     )
-    with open(log_path, "wb") as log:
-        triton = TritonServer(options, log=log)
-        try:
-            triton.start()
-            triton.wait_ready(timeout_s=300)
-        except Exception:
-            triton.stop()
-            print(log_path.read_text(errors="replace")[-5000:])
-            raise
-        triton.log_path = log_path  # type: ignore[attr-defined]
-        yield triton
+    triton = TritonServer(options, log_path=log_path)
+    try:
+        triton.start()
+        triton.wait_ready(timeout_s=300)
+    except Exception:
         triton.stop()
+        raise
+    yield triton
+    triton.stop()
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,6 +13,8 @@ from pathlib import Path
 import processes
 import pytest
 from ports import free_port
+
+from densenet_serve import ServerExitedError, ServerOptions, TritonServer
 
 pytestmark = pytest.mark.e2e
 
@@ -47,3 +50,13 @@ def test_signal_stops_server_and_stubs(model_repository, tmp_path, signum):
     process.send_signal(signum)
     assert process.wait(timeout=60) == 0
     assert processes.alive(children) == [], "processes outlived the launcher"
+
+
+def test_a_model_that_fails_to_load_is_reported_with_the_reason(model_repository, tmp_path):
+    broken = tmp_path / "model_repository"
+    shutil.copytree(model_repository, broken)
+    (broken / "densenet" / "1" / "model.onnx").unlink()
+    options = ServerOptions(broken, http_port=free_port(), grpc_port=free_port(), metrics_port=free_port())
+    server = TritonServer(options, log_path=tmp_path / "server.log")
+    with server, pytest.raises(ServerExitedError, match=r"failed to load 'densenet'.*model.onnx is missing"):
+        server.wait_ready(timeout_s=120)
