@@ -7,7 +7,7 @@ SOURCE ?= auto            # model source for `make model`: auto (download, else 
 MODEL := model_repository/densenet/1/model.onnx
 PYTEST_ARGS ?=
 
-.PHONY: help venv dev model serve test lint format clean
+.PHONY: help venv dev model serve test lint format clean bench-preprocess
 
 help:
 	@echo "make serve   install, obtain the model, start Triton (CPU) on :8000/:8001/:8002"
@@ -47,6 +47,9 @@ test: $(VENV)/.dev
 	$(BIN)/ruff check --quiet .
 	$(BIN)/ruff format --check --quiet .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench-preprocess: $(VENV)/.dev
+	$(BIN)/python tests/benchmarks/bench_preprocess.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -66,3 +66,31 @@ def test_threaded_and_serial_results_are_identical():
 def test_all_bad_batch(preprocessor):
     results = preprocessor.process_batch([b"x", b""])
     assert all(isinstance(r, ImageError) for r in results)
+
+
+@pytest.mark.parametrize(
+    ("mode", "fmt"),
+    [
+        ("L", "PNG"),
+        ("L", "JPEG"),
+        ("LA", "PNG"),
+        ("RGBA", "PNG"),
+        ("P", "PNG"),
+        ("1", "PNG"),
+        ("CMYK", "JPEG"),
+        ("I;16", "PNG"),
+    ],
+)
+def test_every_mode_classifies_like_its_rgb_equivalent(preprocessor, mode, fmt):
+    """The same picture stored in another mode gives (nearly) the same model input."""
+    rgb = Image.fromarray(gradient(320, 240))
+    if mode == "I;16":
+        stored = Image.fromarray(np.asarray(rgb.convert("L")).astype(np.uint16) * 257)
+        equivalent = rgb.convert("L").convert("RGB")
+    else:
+        stored = rgb.convert(mode)
+        equivalent = stored.convert("RGB")  # opaque alpha, so dropping it is the RGB equivalent
+    ours = preprocessor(encode(stored, fmt))
+    reference = preprocessor(encode(equivalent, "PNG"))
+    tolerance = 0.05 if fmt == "JPEG" else 1e-6  # JPEG is lossy: a few grey levels out of 255
+    assert np.abs(ours - reference).mean() <= tolerance

@@ -1,0 +1,130 @@
+"""Bad images through the whole ensemble: a clear 400 for each, and nobody else harmed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import tritonclient.http as httpclient
+from imagefactory import cat_jpeg, encode, gradient, jpeg_bomb, png_bomb, sized_jpeg
+from inference import grpc_infer, http_infer, results
+from PIL import Image
+from tritonclient.utils import InferenceServerException
+
+pytestmark = pytest.mark.e2e
+
+GOOD = {
+    "cat": cat_jpeg(),
+    "coffee": sized_jpeg(640, 480),
+    "png": encode(Image.fromarray(gradient(300, 200)), "PNG"),
+}
+BAD = {
+    "empty-after-padding": (b"\0\0\0\0", "empty image"),
+    "text": (b"GET / HTTP/1.1\r\nHost: example\r\n\r\n", "not a recognised image format"),
+    "random": (
+        bytes(np.random.default_rng(7).integers(1, 256, 4096, dtype=np.uint8)),
+        "not a recognised image format",
+    ),
+    "truncated-jpeg": (cat_jpeg()[:9000], "truncated"),
+    "png-bomb": (png_bomb(), "60000x60000"),
+    "jpeg-bomb": (jpeg_bomb(), "60000x60000"),
+    "gif": (encode(Image.new("RGB", (32, 32)), "GIF"), "GIF images are not allowed"),
+}
+
+
+def assert_clean_message(message: str) -> None:
+    assert "Traceback" not in message
+    assert ".py" not in message
+    assert "/" not in message.replace("JPEG, PNG", "")
+
+
+def preprocess_counts(client) -> tuple[int, int]:
+    stats = client.get_inference_statistics("preprocess")["model_stats"][0]
+    return stats["inference_count"], stats["execution_count"]
+
+
+def test_mixed_good_and_bad_requests_in_dynamic_batches(http_url, http_client):
+    expected = {name: results(http_infer(http_client, [data]))[2][0].tolist() for name, data in GOOD.items()}
+    work = [("good", name) for name in GOOD] * 4 + [("bad", name) for name in BAD] * 2
+    inferences_before, executions_before = preprocess_counts(http_client)
+
+    def send(item):
+        kind, name = item
+        with httpclient.InferenceServerClient(http_url, network_timeout=120) as client:
+            try:
+                ids = results(http_infer(client, [GOOD[name] if kind == "good" else BAD[name][0]]))[2][0]
+                return kind, name, ids.tolist(), None
+            except InferenceServerException as error:
+                return kind, name, error.status(), error.message()
+
+    with ThreadPoolExecutor(len(work)) as pool:
+        answers = list(pool.map(send, work))
+    for kind, name, payload, message in answers:
+        if kind == "good":
+            assert message is None, f"{name} failed: {message}"
+            assert payload == expected[name]
+        else:
+            assert payload == "400", f"{name}: status {payload}"
+            assert BAD[name][1] in message, f"{name}: {message}"
+            assert_clean_message(message)
+    inferences, executions = preprocess_counts(http_client)
+    # Good images were decoded alongside bad ones in shared executions (not one request per run).
+    assert inferences - inferences_before > executions - executions_before
+    assert http_client.is_server_ready()
+
+
+def test_bad_image_over_grpc_is_invalid_argument(grpc_client):
+    with pytest.raises(InferenceServerException, match="truncated") as caught:
+        grpc_infer(grpc_client, [BAD["truncated-jpeg"][0]])
+    assert "INVALID_ARGUMENT" in str(caught.value.status())
+    assert_clean_message(caught.value.message())
+
+
+def post_json(http_url: str, body: dict) -> tuple[int, str]:
+    completed = subprocess.run(
+        [
+            "curl",
+            "-sS",
+            "-o",
+            "-",
+            "-w",
+            "\n%{http_code}",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            "@-",
+            f"http://{http_url}/v2/models/densenet_ensemble/infer",
+        ],
+        input=json.dumps(body).encode(),
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    text, _, code = completed.stdout.decode().rpartition("\n")
+    return int(code), json.loads(text).get("error", "")
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ([{"name": "IMAGE", "shape": [1, 0], "datatype": "UINT8", "data": []}], "empty image"),
+        ([{"name": "IMAGE", "shape": [1, 2], "datatype": "FP32", "data": [1.0, 2.0]}], "expects 'UINT8'"),
+        ([{"name": "IMAGE", "shape": [2], "datatype": "UINT8", "data": [1, 2]}], "unexpected shape"),
+        (
+            [
+                {"name": "IMAGE", "shape": [1, 1], "datatype": "UINT8", "data": [1]},
+                {"name": "SECOND", "shape": [1, 1], "datatype": "UINT8", "data": [1]},
+            ],
+            "expected 1 inputs but got 2",
+        ),
+    ],
+    ids=["zero-length", "wrong-datatype", "no-batch-dimension", "second-input"],
+)
+def test_malformed_requests_get_clear_400s(http_url, http_client, inputs, message):
+    code, error = post_json(http_url, {"inputs": inputs})
+    assert code == 400
+    assert message in error
+    assert http_client.is_server_ready()
