@@ -24,9 +24,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: imagefactory
 
-from imagefactory import jpeg_bomb, png_bomb, sized_jpeg  # noqa: E402
+from imagefactory import jpeg_bomb, png_bomb, sized_jpeg
 
-from preprocess import ImageError, PreprocessConfig, Preprocessor  # noqa: E402
+from preprocess import ImageError, PreprocessConfig, Preprocessor
 
 SIZES = ((500, 375), (1920, 1080), (4032, 3024))
 TARGETS = {
@@ -136,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     for r in rows:
         print(
-            f"{r['image']:>10} {r['bytes']:>9} {r['decode_only_ms']:>10.2f} {r['naive_ms']:>9.2f} {r['full_ms']:>8.2f} "
+            f"{r['image']:>10} {r['bytes']:>9} {r['decode_only_ms']:>10.2f} {r['naive_ms']:>9.2f} "
+            f"{r['full_ms']:>8.2f} "
             f"{r['full_over_decode']:>12.2f} {r['full_over_naive']:>11.2f} {r['batch32_1thread_ips']:>15.1f} "
             f"{r['batch32_2threads_ips']:>15.1f} {r['threads_2_over_1']:>10.2f}"
         )
