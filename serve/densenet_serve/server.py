@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -22,6 +23,9 @@ from .distribution import TritonDistribution, find_distribution, stage_backends
 from .errors import ServerExitedError, ServerSetupError, ServerTimeoutError
 
 MODELS = ("densenet_ensemble", "preprocess", "densenet", "postprocess")
+# Endpoints that change or reveal server state; they need the admin token (header ADMIN_HEADER).
+RESTRICTED_APIS = ("model-repository", "shared-memory", "statistics", "trace", "logging")
+ADMIN_HEADER = "admin-token"
 _PR_SET_PDEATHSIG = 1
 
 
@@ -37,6 +41,8 @@ class ServerOptions:
     model_config_name: str | None = "cpu"
     log_verbose: int = 0
     exit_timeout_s: int = 30
+    # Without a token of the user's, a random one nobody knows: the restricted APIs stay closed.
+    admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     extra_args: tuple[str, ...] = field(default_factory=tuple)
 
     def command(self, dist: TritonDistribution, backend_dir: Path) -> list[str]:
@@ -56,6 +62,8 @@ class ServerOptions:
             # Models are fixed at start: nobody may load or unload them over the API.
             "--model-control-mode=none",
             "--strict-readiness=true",
+            f"--http-restricted-api={','.join(RESTRICTED_APIS)}:{ADMIN_HEADER}={self.admin_token}",
+            f"--grpc-restricted-protocol={','.join(RESTRICTED_APIS)}:{ADMIN_HEADER}={self.admin_token}",
             f"--exit-timeout-secs={self.exit_timeout_s}",
             f"--log-verbose={self.log_verbose}",
         ]

@@ -18,8 +18,15 @@ from densenet_build.pbtxt import update_parameters
 from densenet_build.prepare import prepare
 from densenet_build.seeded import SEEDED_WEIGHTS
 from densenet_serve import ServerOptions, TritonServer
+from densenet_serve.server import ADMIN_HEADER
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+ADMIN_TOKEN = "test-admin-token"  # the restricted APIs (statistics, repository, ...) need it
+
+
+@pytest.fixture(scope="session")
+def admin_headers() -> dict[str, str]:
+    return {ADMIN_HEADER: ADMIN_TOKEN}
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +55,7 @@ def server(model_repository: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         http_port=free_port(),
         grpc_port=free_port(),
         metrics_port=free_port(),
+        admin_token=ADMIN_TOKEN,
     )
     triton = TritonServer(options, log_path=log_path)
     try:

@@ -41,15 +41,15 @@ def assert_clean_message(message: str) -> None:
     assert "/" not in message.replace("JPEG, PNG", "")
 
 
-def preprocess_counts(client) -> tuple[int, int]:
-    stats = client.get_inference_statistics("preprocess")["model_stats"][0]
+def preprocess_counts(client, headers) -> tuple[int, int]:
+    stats = client.get_inference_statistics("preprocess", headers=headers)["model_stats"][0]
     return stats["inference_count"], stats["execution_count"]
 
 
-def test_mixed_good_and_bad_requests_in_dynamic_batches(http_url, http_client):
+def test_mixed_good_and_bad_requests_in_dynamic_batches(http_url, http_client, admin_headers):
     expected = {name: results(http_infer(http_client, [data]))[2][0].tolist() for name, data in GOOD.items()}
     work = [("good", name) for name in GOOD] * 4 + [("bad", name) for name in BAD] * 2
-    inferences_before, executions_before = preprocess_counts(http_client)
+    inferences_before, executions_before = preprocess_counts(http_client, admin_headers)
 
     def send(item):
         kind, name = item
@@ -70,7 +70,7 @@ def test_mixed_good_and_bad_requests_in_dynamic_batches(http_url, http_client):
             assert payload == "400", f"{name}: status {payload}"
             assert BAD[name][1] in message, f"{name}: {message}"
             assert_clean_message(message)
-    inferences, executions = preprocess_counts(http_client)
+    inferences, executions = preprocess_counts(http_client, admin_headers)
     # Good images were decoded alongside bad ones in shared executions (not one request per run).
     assert inferences - inferences_before > executions - executions_before
     assert http_client.is_server_ready()
