@@ -7,7 +7,7 @@ SOURCE ?= auto            # model source for `make model`: auto (download, else 
 MODEL := model_repository/densenet/1/model.onnx
 PYTEST_ARGS ?=
 
-.PHONY: help venv dev model serve test lint format clean bench-preprocess
+.PHONY: help venv dev model serve test test-long lint format clean bench-preprocess
 
 help:
 	@echo "make serve   install, obtain the model, start Triton (CPU) on :8000/:8001/:8002"
@@ -47,6 +47,10 @@ test: $(VENV)/.dev
 	$(BIN)/ruff check --quiet .
 	$(BIN)/ruff format --check --quiet .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Full-length soak (10,000 requests) and fuzzing (20,000 examples per property).
+test-long: $(VENV)/.dev
+	LONG_TESTS=1 $(BIN)/python -m pytest -k "soak or fuzz" -s $(PYTEST_ARGS)
 
 bench-preprocess: $(VENV)/.dev
 	$(BIN)/python tests/benchmarks/bench_preprocess.py

@@ -1,7 +1,11 @@
-"""Fixtures shared by every test: the seeded DenseNet, built once and cached between runs."""
+"""Fixtures shared by every test: the seeded DenseNet, built once and cached between runs.
+
+Long runs (soak, fuzzing) are sized by ``--long`` (or ``LONG_TESTS=1``): `make test-long`.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +13,18 @@ import pytest
 from densenet_build.seeded import write_seeded_densenet
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--long", action="store_true", help="run soak and fuzz tests at full length")
+
+
+@pytest.fixture(scope="session")
+def long_run(request: pytest.FixtureRequest) -> bool:
+    """True for the full-length soak/fuzz runs (`make test-long`)."""
+    return bool(request.config.getoption("--long") or os.environ.get("LONG_TESTS"))
+
+
 CACHE = REPO_ROOT / ".cache" / "test-models"
 
 

@@ -26,6 +26,7 @@ MODELS = ("densenet_ensemble", "preprocess", "densenet", "postprocess")
 # Endpoints that change or reveal server state; they need the admin token (header ADMIN_HEADER).
 RESTRICTED_APIS = ("model-repository", "shared-memory", "statistics", "trace", "logging")
 ADMIN_HEADER = "admin-token"
+GRPC_ADMIN_HEADER = f"triton-grpc-protocol-{ADMIN_HEADER}"  # Triton prefixes gRPC restriction keys
 _PR_SET_PDEATHSIG = 1
 
 
