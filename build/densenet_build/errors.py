@@ -17,3 +17,31 @@ class ChecksumError(BuildError):
 
 class ModelMismatchError(BuildError):
     """An ONNX model does not match the interface the repository's ``densenet`` config expects."""
+
+
+class UnsupportedModelError(BuildError):
+    """An ONNX model's IR version or opset is outside what ONNX Runtime or TensorRT can read."""
+
+
+class ConfigError(BuildError):
+    """A model config in the repository is missing, unreadable or inconsistent."""
+
+
+class ImageFolderError(BuildError):
+    """A folder of sample or calibration images is missing, empty or unreadable."""
+
+
+class PrecisionError(BuildError):
+    """A precision variant could not be made, or agrees too little with fp32."""
+
+
+class TensorRTUnavailableError(BuildError):
+    """TensorRT (or a GPU) is needed for this step and is not available here."""
+
+
+class EngineBuildError(BuildError):
+    """TensorRT could not parse the ONNX model or build the engine."""
+
+
+class PlanMismatchError(BuildError):
+    """A plan does not fit the TensorRT, GPU or config it is meant to run with."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from google.protobuf import text_format
@@ -39,3 +40,39 @@ def update_parameters(path: str | Path, values: dict[str, str]) -> None:
     for key, value in values.items():
         text = set_string_parameter(text, key, value)
     path.write_text(text, encoding="utf-8")
+
+
+# One `cc_model_filenames { ... }` entry, or a `cc_model_filenames: [ ... ]` list, on its own lines;
+# a commented-out line never matches because only whitespace may precede the field name.
+_CC_FILENAMES = re.compile(
+    r"^[ \t]*cc_model_filenames\s*:?\s*(?:\{[^{}]*\}|\[[^\[\]]*\])[ \t]*(?:#[^\n]*)?\n?", re.MULTILINE
+)
+
+
+def _capability_order(capability: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in capability.split(".") if part.isdigit())
+
+
+def set_cc_model_filenames(text: str, filenames: Mapping[str, str]) -> str:
+    """Replace every ``cc_model_filenames`` entry with ``filenames`` (compute capability → plan file).
+
+    The new entries go where the first old one was (else at the end); comments and everything else
+    stay as they are. The result is parsed to prove Triton reads exactly ``filenames``.
+    """
+    block = "".join(
+        f"cc_model_filenames {{ key: {json.dumps(cc)} value: {json.dumps(name)} }}\n"
+        for cc, name in sorted(filenames.items(), key=lambda item: _capability_order(item[0]))
+    )
+    first = _CC_FILENAMES.search(text)
+    if first:
+        stripped = _CC_FILENAMES.sub("", text)
+        updated = stripped[: first.start()] + block + stripped[first.start() :]
+    else:
+        updated = text.rstrip("\n") + "\n" + block if block else text
+    parsed = dict(parse_model_config(updated).cc_model_filenames)
+    if parsed != dict(filenames):
+        raise BuildError(
+            f"could not rewrite cc_model_filenames (found {parsed}, wanted {dict(filenames)}); "
+            "is an entry split over lines in an unusual way?"
+        )
+    return updated

@@ -1,25 +1,51 @@
-"""Step 2, prepare: dynamic batch dimension, interface check, shape inference, weights metadata.
+"""Step 2, prepare: opset/IR checks, dynamic batch dimension, interface check, optional simplification.
 
-densenet-7 ships with a fixed batch of 1; Triton batches along dimension 0, so that dimension
-must become symbolic on the input, the output and every intermediate shape.
+densenet-7 ships with a fixed batch of 1 and an old opset; Triton batches along dimension 0, so that
+dimension must become symbolic on the input, the output and every intermediate shape, and explicit
+int8 needs opset 13. The model must also match the repository's ``densenet`` config exactly, or
+Triton refuses it at load time with a less helpful message.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import onnx
-from onnx import TensorProto
 
-from .constants import INPUT_DIMS, INPUT_NAME, OUTPUT_DIMS, OUTPUT_NAME, SOURCE_SHA256_KEY, WEIGHTS_KEY
+from .constants import SOURCE_SHA256_KEY, WEIGHTS_KEY
 from .errors import ModelMismatchError
+from .onnx_versions import check_versions, upgrade_opset
+from .repository import DEFAULT_INTERFACE, ModelInterface, TensorSpec
 
+LOGGER = logging.getLogger(__name__)
 BATCH_DIM = "batch"
+
+
+def _initializer_names(model: onnx.ModelProto) -> set[str]:
+    return {t.name for t in model.graph.initializer}
+
+
+def drop_initializer_inputs(model: onnx.ModelProto) -> None:
+    """Remove weights listed as graph inputs (IR < 4 exporters did that, densenet-7 among them).
+
+    Left in place, every weight shows up as an overridable model input in onnxruntime and TensorRT.
+    """
+    if model.ir_version < 4:
+        return  # IR 3 requires every initializer to be an input
+    weights = _initializer_names(model)
+    real = [i for i in model.graph.input if i.name not in weights]
+    if len(real) != len(model.graph.input):
+        del model.graph.input[:]
+        model.graph.input.extend(real)
 
 
 def make_batch_dynamic(model: onnx.ModelProto, dim_name: str = BATCH_DIM) -> onnx.ModelProto:
     """Make dimension 0 of every graph input and output symbolic and re-infer inner shapes."""
+    weights = _initializer_names(model)
     for value in [*model.graph.input, *model.graph.output]:
+        if value.name in weights:
+            continue  # a weight, not a batched tensor
         dims = value.type.tensor_type.shape.dim
         if not dims:
             raise ModelMismatchError(f"tensor '{value.name}' has no shape; cannot make its batch dynamic")
@@ -50,30 +76,33 @@ def _check_reshape(model: onnx.ModelProto, node: onnx.NodeProto) -> None:
             )
 
 
-def check_interface(model: onnx.ModelProto) -> None:
+def check_interface(model: onnx.ModelProto, interface: ModelInterface = DEFAULT_INTERFACE) -> None:
     """Refuse a model whose input/output names, types or dims differ from the ``densenet`` config."""
     graph = model.graph
-    initializers = {t.name for t in graph.initializer}
-    inputs = [i for i in graph.input if i.name not in initializers]
-    _expect_single("input", [i.name for i in inputs], INPUT_NAME)
-    _expect_single("output", [o.name for o in graph.output], OUTPUT_NAME)
-    for value, expected in ((inputs[0], INPUT_DIMS), (graph.output[0], OUTPUT_DIMS)):
-        tensor_type = value.type.tensor_type
-        if tensor_type.elem_type != TensorProto.FLOAT:
-            kind = TensorProto.DataType.Name(tensor_type.elem_type)
-            raise ModelMismatchError(f"'{value.name}' is {kind}, the densenet config expects FLOAT")
-        dims = tuple(d.dim_value if d.HasField("dim_value") else -1 for d in tensor_type.shape.dim[1:])
-        if dims != expected:
-            raise ModelMismatchError(
-                f"'{value.name}' has dims {list(dims)} after the batch, the config expects {list(expected)}"
-            )
+    weights = _initializer_names(model)
+    inputs = [i for i in graph.input if i.name not in weights]
+    where = interface.source
+    _expect_single("input", [i.name for i in inputs], interface.input.name, where)
+    _expect_single("output", [o.name for o in graph.output], interface.output.name, where)
+    for value, expected in ((inputs[0], interface.input), (graph.output[0], interface.output)):
+        _check_tensor(value, expected, where)
 
 
-def _expect_single(kind: str, names: list[str], expected: str) -> None:
-    if names != [expected]:
+def _check_tensor(value: onnx.ValueInfoProto, expected: TensorSpec, where: str) -> None:
+    tensor_type = value.type.tensor_type
+    if tensor_type.elem_type != expected.elem_type:
+        kind = onnx.TensorProto.DataType.Name(tensor_type.elem_type)
+        raise ModelMismatchError(f"'{value.name}' is {kind}, {where} expects {expected.type_name}")
+    dims = tuple(d.dim_value if d.HasField("dim_value") else -1 for d in tensor_type.shape.dim[1:])
+    if dims != expected.dims:
         raise ModelMismatchError(
-            f"model {kind}s are {names}, the densenet config expects exactly ['{expected}']"
+            f"'{value.name}' has dims {list(dims)} after the batch, {where} expects {list(expected.dims)}"
         )
+
+
+def _expect_single(kind: str, names: list[str], expected: str, where: str) -> None:
+    if names != [expected]:
+        raise ModelMismatchError(f"model {kind}s are {names}, {where} expects exactly ['{expected}']")
 
 
 def stamp_weights(model: onnx.ModelProto, weights: str, source_sha256: str) -> None:
@@ -84,14 +113,47 @@ def stamp_weights(model: onnx.ModelProto, weights: str, source_sha256: str) -> N
     onnx.helper.set_model_props(model, props)
 
 
-def prepare(source: str | Path, destination: str | Path, weights: str, source_sha256: str) -> Path:
-    """Prepare ``source`` for Triton and write it to ``destination`` (written atomically)."""
-    model = onnx.load(str(source))
-    check_interface(model)
+def prepare_model(
+    model: onnx.ModelProto, interface: ModelInterface = DEFAULT_INTERFACE, *, simplify: bool = False
+) -> onnx.ModelProto:
+    """The in-memory part of :func:`prepare`: every check and transformation, no file I/O."""
+    check_interface(model, interface)
+    model = upgrade_opset(model)
+    drop_initializer_inputs(model)
     model = make_batch_dynamic(model)
-    check_interface(model)
-    stamp_weights(model, weights, source_sha256)
+    for warning in check_versions(model):
+        LOGGER.warning("%s", warning)
+    if simplify:
+        from .simplify import simplify as simplify_graph
+
+        model = simplify_graph(model)
+    check_interface(model, interface)
+    return model
+
+
+def prepare(
+    source: str | Path,
+    destination: str | Path,
+    weights: str | None = None,
+    source_sha256: str | None = None,
+    *,
+    interface: ModelInterface = DEFAULT_INTERFACE,
+    simplify: bool = False,
+) -> Path:
+    """Prepare ``source`` for Triton and write it to ``destination`` (written atomically).
+
+    ``weights``/``source_sha256`` stamp the file's metadata; without them the metadata it already
+    carries (a model prepared before) is kept.
+    """
+    model = prepare_model(onnx.load(str(source)), interface, simplify=simplify)
+    if weights is not None:
+        stamp_weights(model, weights, source_sha256 or "")
     onnx.checker.check_model(model, full_check=True)
+    return save_atomically(model, destination)
+
+
+def save_atomically(model: onnx.ModelProto, destination: str | Path) -> Path:
+    """Write ``model`` so that a reader never sees a half-written file."""
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_name(destination.name + ".part")
