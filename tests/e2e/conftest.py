@@ -6,18 +6,14 @@ same build step a user runs, so tests never touch the user's own model files.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from ports import free_port
 
-from densenet_build.constants import SOURCE_SHA256_KEY, WEIGHTS_KEY
-from densenet_build.pbtxt import update_parameters
-from densenet_build.prepare import prepare
-from densenet_build.seeded import SEEDED_WEIGHTS
 from densenet_serve import ServerOptions, TritonServer
+from densenet_serve.scratch import scratch_repository
 from densenet_serve.server import ADMIN_HEADER
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -31,20 +27,8 @@ def admin_headers() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def model_repository(tmp_path_factory: pytest.TempPathFactory, seeded_onnx: Path) -> Path:
-    repo = tmp_path_factory.mktemp("serving") / "model_repository"
-    shutil.copytree(
-        REPO_ROOT / "model_repository",
-        repo,
-        ignore=shutil.ignore_patterns("*.onnx", "*.plan", "*.part", "__pycache__"),
-    )
-    from densenet_build.acquire import sha256_of
-
-    sha = sha256_of(seeded_onnx)
-    prepare(seeded_onnx, repo / "densenet" / "1" / "model.onnx", SEEDED_WEIGHTS, sha)
-    update_parameters(
-        repo / "densenet" / "configs" / "cpu.pbtxt", {WEIGHTS_KEY: SEEDED_WEIGHTS, SOURCE_SHA256_KEY: sha}
-    )
-    return repo
+    destination = tmp_path_factory.mktemp("serving") / "model_repository"
+    return scratch_repository(REPO_ROOT / "model_repository", destination, seeded_onnx)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,165 @@
+"""The asyncio client: ``AsyncDenseNetClient``, on ``tritonclient.http.aio`` / ``tritonclient.grpc.aio``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from types import TracebackType
+from typing import Any, Literal, overload
+
+from .base import RECONNECT_AFTER, ClientBase
+from .errors import DenseNetClientError, ModelNotReady, ServerUnavailable, Timeout
+from .images import ImageSource, image_rows, load_image
+from .predictions import ModelMetadata, Prediction, predictions_from
+from .streaming import check_concurrency, ordered_map_async
+
+
+class AsyncDenseNetClient(ClientBase):
+    """``DenseNetClient`` for asyncio: the same arguments, methods and errors, awaited.
+
+    Use ``async with AsyncDenseNetClient(url) as client:``. One instance serves any number of
+    concurrent coroutines of one event loop over a single tritonclient aio client; the HTTP form
+    has one total timeout per call (``request_timeout_s``, connecting included).
+    """
+
+    _asynchronous = True
+
+    def _setup(self) -> None:
+        self._client: Any = None  # made on first use, inside the running event loop
+        self._retired: list[Any] = []  # replaced after a failure; other coroutines may still use them
+
+    async def __aenter__(self) -> AsyncDenseNetClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        clients = [*self._retired, *([self._client] if self._client is not None else [])]
+        self._client, self._retired = None, []
+        for client in clients:
+            await client.close()
+
+    async def classify(self, image: ImageSource, *, top_k: int | None = None) -> list[Prediction]:
+        """The top-k predictions for one image, best first (see ``DenseNetClient.classify``)."""
+        return await self._classify(image, self._parameters(top_k))
+
+    @overload
+    def classify_many(
+        self,
+        images: Iterable[ImageSource] | AsyncIterable[ImageSource],
+        *,
+        top_k: int | None = ...,
+        concurrency: int = ...,
+        return_exceptions: Literal[False] = ...,
+    ) -> AsyncIterator[list[Prediction]]: ...
+
+    @overload
+    def classify_many(
+        self,
+        images: Iterable[ImageSource] | AsyncIterable[ImageSource],
+        *,
+        top_k: int | None = ...,
+        concurrency: int = ...,
+        return_exceptions: Literal[True],
+    ) -> AsyncIterator[list[Prediction] | DenseNetClientError]: ...
+
+    def classify_many(
+        self,
+        images: Iterable[ImageSource] | AsyncIterable[ImageSource],
+        *,
+        top_k: int | None = None,
+        concurrency: int = 4,
+        return_exceptions: bool = False,
+    ) -> AsyncIterator[Any]:
+        """``async for`` over each image's predictions, in input order, ``concurrency`` requests at a time."""
+        parameters = self._parameters(top_k)
+        check_concurrency(concurrency)
+        return ordered_map_async(
+            lambda image: self._classify(image, parameters),
+            images,
+            concurrency,
+            return_exceptions=return_exceptions,
+        )
+
+    async def _classify(self, image: ImageSource, parameters: dict[str, Any] | None) -> list[Prediction]:
+        # Files and PIL images are read/encoded off the event loop; bytes need no work.
+        data = image if isinstance(image, bytes) else await asyncio.to_thread(load_image, image)
+        rows = image_rows([data])
+        transport = self._transport
+
+        async def attempt() -> list[Prediction]:
+            result = await self._call(
+                lambda client: client.infer(
+                    self.model,
+                    transport.inputs(rows),
+                    outputs=transport.outputs(),
+                    parameters=parameters,
+                    **transport.infer_kwargs,
+                ),
+                self.timeouts.request_s,
+            )
+            return predictions_from(result)[0]
+
+        return await self.retry.call_async(attempt)
+
+    async def is_live(self) -> bool:
+        """Whether the server answers at all (False when it cannot be reached in time)."""
+        return await self._probe(lambda client: client.is_server_live(**self._transport.control_kwargs))
+
+    async def is_ready(self) -> bool:
+        """Whether the server and the model are ready for requests (False when unreachable)."""
+        kwargs = self._transport.control_kwargs
+
+        async def ready(client: Any) -> bool:
+            return await client.is_server_ready(**kwargs) and await client.is_model_ready(
+                self.model, **kwargs
+            )
+
+        return await self._probe(ready)
+
+    async def model_metadata(self) -> ModelMetadata:
+        """The model's name, versions, platform, inputs and outputs; ``ModelNotReady`` if it is unknown."""
+        kwargs = self._transport.metadata_kwargs
+        data = await self.retry.call_async(
+            lambda: self._call(
+                lambda client: client.get_model_metadata(self.model, **kwargs), self.timeouts.connect_s
+            )
+        )
+        return ModelMetadata.from_json(data)
+
+    async def wait_until_ready(self, timeout_s: float = 60.0, poll_s: float = 0.5) -> None:
+        """Wait until ``is_ready()``; after ``timeout_s`` raise ``ServerUnavailable`` or ``ModelNotReady``."""
+        deadline = time.monotonic() + timeout_s
+        while not await self.is_ready():
+            if time.monotonic() >= deadline:
+                if not await self.is_live():
+                    raise ServerUnavailable(f"cannot reach the server at {self.url} (waited {timeout_s:g}s)")
+                raise ModelNotReady(f"model {self.model!r} at {self.url} not ready after {timeout_s:g}s")
+            await asyncio.sleep(poll_s)
+
+    async def _probe(self, call: Callable[[Any], Awaitable[bool]]) -> bool:
+        try:
+            return bool(await self._call(call, self.timeouts.connect_s))
+        except (ServerUnavailable, Timeout, ModelNotReady):
+            return False
+
+    async def _call(self, call: Callable[[Any], Awaitable[Any]], timeout_s: float) -> Any:
+        """``await call(the aio client)``, its errors translated into the SDK's."""
+        if self._client is None:
+            self._client = self._transport.new_client()
+        client = self._client
+        try:
+            return await call(client)
+        except Exception as error:
+            translated = self._translate(error, timeout_s)
+            if translated is None:
+                raise
+            if isinstance(translated, RECONNECT_AFTER) and self._client is client:
+                # The next call gets a fresh connection; this one closes with the client.
+                self._client = None
+                self._retired.append(client)
+            raise translated from error

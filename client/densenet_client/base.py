@@ -1,0 +1,69 @@
+"""What the blocking and the asyncio client share: settings, request parameters, error translation."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+from .endpoint import Endpoint, parse_endpoint
+from .errors import DenseNetClientError, InvalidRequest, ServerUnavailable, Timeout, translate
+from .retry import RetryPolicy
+from .transport import Timeouts, Transport, transport
+
+MODEL = "densenet_ensemble"
+MAX_TOP_K = 1000  # ILSVRC-2012 has 1000 classes (shared/DESIGN.md)
+
+# After these the connection is dropped: it may be stale (a late answer) or in gRPC's reconnect backoff.
+RECONNECT_AFTER = (ServerUnavailable, Timeout)
+
+
+def check_top_k(top_k: int | None) -> int | None:
+    """``top_k`` if it is a whole number from 1 to 1000 (None: the server's default, 5)."""
+    if top_k is None:
+        return None
+    if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or not 1 <= top_k <= MAX_TOP_K:
+        raise InvalidRequest(f"top_k must be a whole number from 1 to {MAX_TOP_K}, not {top_k!r}")
+    return int(top_k)
+
+
+class ClientBase:
+    """Settings common to both clients. Nothing here connects: the first call does."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        protocol: str | None = None,
+        model: str = MODEL,
+        connect_timeout_s: float = 5.0,
+        request_timeout_s: float = 30.0,
+        retry: RetryPolicy | None = None,
+        top_k: int | None = None,
+    ) -> None:
+        self.endpoint: Endpoint = parse_endpoint(url, protocol)
+        self.model = model
+        self.timeouts = Timeouts(connect_timeout_s, request_timeout_s)
+        self.retry = retry if retry is not None else RetryPolicy()
+        self.top_k = check_top_k(top_k)
+        self._transport: Transport = transport(self.endpoint, self.timeouts, asynchronous=self._asynchronous)
+        self._setup()
+
+    _asynchronous = False
+
+    def _setup(self) -> None:
+        """Per-client state of a subclass (its connections, opened on first use)."""
+
+    @property
+    def url(self) -> str:
+        return self.endpoint.url
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url!r}, model={self.model!r})"
+
+    def _parameters(self, top_k: int | None) -> dict[str, Any] | None:
+        k = check_top_k(top_k) if top_k is not None else self.top_k
+        return None if k is None else {"top_k": k}
+
+    def _translate(self, error: Exception, timeout_s: float) -> DenseNetClientError | None:
+        """The SDK error for ``error``; None when it is not a server or network error (then it is a bug)."""
+        return translate(error, url=self.url, timeout_s=timeout_s)

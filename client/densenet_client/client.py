@@ -1,0 +1,220 @@
+"""The blocking client: ``DenseNetClient``."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from types import TracebackType
+from typing import Any, Literal, overload
+
+from .base import RECONNECT_AFTER, ClientBase
+from .errors import DenseNetClientError, ModelNotReady, ServerUnavailable, Timeout
+from .images import ImageSource, image_rows, load_image
+from .predictions import ModelMetadata, Prediction, predictions_from
+from .streaming import check_concurrency, ordered_map
+
+
+class DenseNetClient(ClientBase):
+    """Classify images with the DenseNet ensemble on a Triton server, over HTTP or gRPC.
+
+    ``url``: ``http://host:8000`` (default ``localhost``), ``https://``, ``grpc://host:8001`` or
+    ``grpcs://``; without a scheme ``protocol`` ("http" or "grpc") decides. ``connect_timeout_s``
+    bounds connecting and health/metadata calls, ``request_timeout_s`` one inference. ``retry``:
+    how unavailability is retried (see ``RetryPolicy``); nothing else is. ``top_k``: the default
+    number of predictions (None: the server's, 5).
+
+    Each image travels in its own request: a bad image then fails only itself, and the server's
+    dynamic batcher still batches concurrent requests (use ``classify_many``). One instance may be
+    shared between threads: each thread gets its own connection.
+    """
+
+    def _setup(self) -> None:
+        self._clients = _ThreadClients(self._transport.new_client)
+
+    def __enter__(self) -> DenseNetClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every connection this client opened."""
+        self._clients.close_all()
+
+    # --- classification -------------------------------------------------------------------------
+
+    def classify(self, image: ImageSource, *, top_k: int | None = None) -> list[Prediction]:
+        """The top-k predictions for one image, best first.
+
+        ``image``: encoded bytes, a path, a binary file object or a ``PIL.Image`` (sent as PNG).
+        Raises ``InvalidImage`` with the server's reason when the image is refused.
+        """
+        return self._classify(image, self._parameters(top_k))
+
+    @overload
+    def classify_many(
+        self,
+        images: Iterable[ImageSource],
+        *,
+        top_k: int | None = ...,
+        concurrency: int = ...,
+        return_exceptions: Literal[False] = ...,
+    ) -> Iterator[list[Prediction]]: ...
+
+    @overload
+    def classify_many(
+        self,
+        images: Iterable[ImageSource],
+        *,
+        top_k: int | None = ...,
+        concurrency: int = ...,
+        return_exceptions: Literal[True],
+    ) -> Iterator[list[Prediction] | DenseNetClientError]: ...
+
+    def classify_many(
+        self,
+        images: Iterable[ImageSource],
+        *,
+        top_k: int | None = None,
+        concurrency: int = 4,
+        return_exceptions: bool = False,
+    ) -> Iterator[Any]:
+        """Predictions for each image, yielded in input order, at most ``concurrency`` requests at a time.
+
+        ``images`` is read lazily. The first failure is raised where its image's result would be;
+        with ``return_exceptions=True`` the error is yielded in its place and the rest go on.
+        """
+        parameters = self._parameters(top_k)
+        check_concurrency(concurrency)
+        return self._stream(images, parameters, concurrency, return_exceptions)
+
+    def _stream(
+        self, images: Iterable[ImageSource], parameters: Any, concurrency: int, return_exceptions: bool
+    ) -> Iterator[Any]:
+        try:
+            yield from ordered_map(
+                lambda image: self._classify(image, parameters),
+                images,
+                concurrency,
+                return_exceptions=return_exceptions,
+            )
+        finally:
+            self._clients.close_finished_threads()
+
+    def _classify(self, image: ImageSource, parameters: dict[str, Any] | None) -> list[Prediction]:
+        rows = image_rows([load_image(image)])
+        transport = self._transport
+
+        def attempt() -> list[Prediction]:
+            result = self._call(
+                lambda client: client.infer(
+                    self.model,
+                    transport.inputs(rows),
+                    outputs=transport.outputs(),
+                    parameters=parameters,
+                    **transport.infer_kwargs,
+                ),
+                self.timeouts.request_s,
+            )
+            return predictions_from(result)[0]
+
+        return self.retry.call(attempt)
+
+    # --- health and metadata --------------------------------------------------------------------
+
+    def is_live(self) -> bool:
+        """Whether the server answers at all (False when it cannot be reached in time)."""
+        return self._probe(lambda client: client.is_server_live(**self._transport.control_kwargs))
+
+    def is_ready(self) -> bool:
+        """Whether the server and the model are ready for requests (False when unreachable)."""
+        kwargs = self._transport.control_kwargs
+        return self._probe(
+            lambda client: client.is_server_ready(**kwargs) and client.is_model_ready(self.model, **kwargs)
+        )
+
+    def model_metadata(self) -> ModelMetadata:
+        """The model's name, versions, platform, inputs and outputs; ``ModelNotReady`` if it is unknown."""
+        kwargs = self._transport.metadata_kwargs
+        data = self.retry.call(
+            lambda: self._call(
+                lambda client: client.get_model_metadata(self.model, **kwargs), self.timeouts.connect_s
+            )
+        )
+        return ModelMetadata.from_json(data)
+
+    def wait_until_ready(self, timeout_s: float = 60.0, poll_s: float = 0.5) -> None:
+        """Block until ``is_ready()``; after ``timeout_s`` raise ``ServerUnavailable`` / ``ModelNotReady``."""
+        deadline = time.monotonic() + timeout_s
+        while not self.is_ready():
+            if time.monotonic() >= deadline:
+                if not self.is_live():
+                    raise ServerUnavailable(f"cannot reach the server at {self.url} (waited {timeout_s:g}s)")
+                raise ModelNotReady(f"model {self.model!r} at {self.url} not ready after {timeout_s:g}s")
+            time.sleep(poll_s)
+
+    # --- plumbing -------------------------------------------------------------------------------
+
+    def _probe(self, call: Callable[[Any], bool]) -> bool:
+        try:
+            return bool(self._call(call, self.timeouts.connect_s))
+        except (ServerUnavailable, Timeout, ModelNotReady):
+            return False
+
+    def _call(self, call: Callable[[Any], Any], timeout_s: float) -> Any:
+        """``call(tritonclient client of this thread)``, its errors translated into the SDK's."""
+        client = self._clients.get()
+        try:
+            return call(client)
+        except Exception as error:
+            translated = self._translate(error, timeout_s)
+            if translated is None:
+                raise
+            if isinstance(translated, RECONNECT_AFTER):
+                self._clients.discard()
+            raise translated from error
+
+
+class _ThreadClients:
+    """One tritonclient client per thread: tritonclient's HTTP client must not be shared between threads."""
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self._factory = factory
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: dict[int, tuple[threading.Thread, Any]] = {}
+
+    def get(self) -> Any:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = self._factory()
+            with self._lock:
+                self._open[id(client)] = (threading.current_thread(), client)
+        return client
+
+    def discard(self) -> None:
+        """Close this thread's client; the next call opens a fresh one."""
+        client, self._local.client = getattr(self._local, "client", None), None
+        if client is not None:
+            self._close([client])
+
+    def close_finished_threads(self) -> None:
+        """Close the clients of threads that have ended (the workers of a finished ``classify_many``)."""
+        with self._lock:
+            done = [client for thread, client in self._open.values() if not thread.is_alive()]
+        self._close(done)
+
+    def close_all(self) -> None:
+        with self._lock:
+            clients = [client for _, client in self._open.values()]
+        self._close(clients)
+        self._local = threading.local()
+
+    def _close(self, clients: list[Any]) -> None:
+        for client in clients:
+            with self._lock:
+                self._open.pop(id(client), None)
+            client.close()

@@ -1,0 +1,74 @@
+"""The exact ``curl`` command lines that classify one image: for a shell, a script or a bug report.
+
+Two forms, as in the README: the raw binary request (the body is the image itself; the answer is
+Triton's binary format) and binary-in/JSON-out (a JSON header before the image asks for JSON outputs
+and may carry ``top_k``). Both are POSIX sh.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import urllib.parse
+from pathlib import Path
+
+from .endpoint import Endpoint
+from .errors import ConfigurationError
+
+
+def infer_url(endpoint: Endpoint, model: str) -> str:
+    if endpoint.protocol != "http":
+        raise ConfigurationError(
+            f"curl speaks HTTP: give the server's HTTP URL (e.g. http://host:8000), not {endpoint.url}"
+        )
+    return f"{endpoint.url}/v2/models/{urllib.parse.quote(model, safe='')}/infer"
+
+
+def raw_binary_command(image: Path, endpoint: Endpoint, model: str) -> str:
+    """``curl --data-binary @IMAGE``: the shortest call; the server's default top_k."""
+    return shlex.join(
+        [
+            "curl",
+            "--data-binary",
+            f"@{image}",
+            "-H",
+            "Inference-Header-Content-Length: 0",
+            infer_url(endpoint, model),
+        ]
+    )
+
+
+def json_header(size: int, top_k: int | None = None) -> str:
+    """The KServe V2 JSON header announcing one binary IMAGE row of ``size`` bytes."""
+    request: dict[str, object] = {
+        "inputs": [
+            {
+                "name": "IMAGE",
+                "datatype": "UINT8",
+                "shape": [1, size],
+                "parameters": {"binary_data_size": size},
+            }
+        ]
+    }
+    if top_k is not None:
+        request["parameters"] = {"top_k": top_k}
+    return json.dumps(request, separators=(",", ":"))
+
+
+def json_output_command(
+    image: Path, size: int, endpoint: Endpoint, model: str, top_k: int | None = None
+) -> str:
+    """Header then image on stdin; ``Inference-Header-Content-Length`` tells where the header ends."""
+    header = json_header(size, top_k)
+    curl = shlex.join(
+        [
+            "curl",
+            "-s",
+            "--data-binary",
+            "@-",
+            "-H",
+            f"Inference-Header-Content-Length: {len(header.encode())}",
+            infer_url(endpoint, model),
+        ]
+    )
+    return f"{{ printf %s {shlex.quote(header)}; cat {shlex.quote(str(image))}; }} | {curl}"
