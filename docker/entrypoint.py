@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Container entry point: tritonserver with the production flags, and a watchdog.
+
+``densenet-triton [TRITONSERVER FLAGS...]`` starts ``tritonserver`` (``$TRITONSERVER``, default
+/opt/tritonserver/bin/tritonserver) on the repository ``$MODEL_REPOSITORY`` (default /models) with
+the flags every deployment shares (compose's GPU and CPU services, Kubernetes); the arguments are
+appended (e.g. ``--model-config-name=cpu``).
+
+- Models are fixed at start: ``--model-control-mode=none`` refuses load/unload over the API.
+- The model-repository, shared-memory, statistics, trace and logging APIs need the header
+  ``admin-token: <token>`` (gRPC: ``triton-grpc-protocol-admin-token``). The token is read from the
+  file ``$TRITON_ADMIN_TOKEN_FILE`` (default /run/secrets/triton_admin_token, a compose or
+  Kubernetes secret). Without a token of at least 16 characters the server does not start.
+- Latency summaries (p50/p90/p99) are exported next to Triton's default counters.
+- Watchdog: Triton's /v2/health/ready stays 200 when a python-backend stub has died, so every
+  ``$WATCHDOG_INTERVAL`` seconds (default 30; 0 disables) a real inference runs through
+  densenet_ensemble (``densenet_serve.health``); after ``$WATCHDOG_FAILURES`` (default 3) failures in
+  a row the server is stopped and this process exits 1, so the restart policy replaces the container.
+- SIGTERM/SIGINT are passed on: in-flight requests finish (``--exit-timeout-secs``), then it exits
+  with tritonserver's code.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+# Endpoints that change or reveal server state (same set as the embedded launcher's RESTRICTED_APIS).
+RESTRICTED_APIS = "model-repository,shared-memory,statistics,trace,logging"
+ADMIN_HEADER = "admin-token"
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9._~+/-]{16,}")  # no ',', ':' or '=': they delimit the flag
+EXIT_TIMEOUT_S = 30
+EXIT_CONFIG_ERROR = 64
+
+
+def fail(message: str) -> None:
+    print(f"densenet-triton: error: {message}", file=sys.stderr, flush=True)
+    sys.exit(EXIT_CONFIG_ERROR)
+
+
+def admin_token() -> str:
+    path = Path(os.environ.get("TRITON_ADMIN_TOKEN_FILE", "/run/secrets/triton_admin_token"))
+    try:
+        token = path.read_text().strip()
+    except OSError as error:
+        fail(f"cannot read the admin token from {path} ({error.strerror}); set TRITON_ADMIN_TOKEN")
+    if not TOKEN_PATTERN.fullmatch(token):
+        fail(
+            f"the admin token in {path} must be at least 16 characters of A-Z a-z 0-9 . _ ~ + / - "
+            "(e.g. `openssl rand -hex 32`)"
+        )
+    return token
+
+
+def command(token: str, extra: list[str]) -> list[str]:
+    restriction = f"{RESTRICTED_APIS}:{ADMIN_HEADER}={token}"
+    return [
+        os.environ.get("TRITONSERVER", "/opt/tritonserver/bin/tritonserver"),
+        f"--model-repository={os.environ.get('MODEL_REPOSITORY', '/models')}",
+        "--model-control-mode=none",
+        "--strict-readiness=true",
+        f"--exit-timeout-secs={EXIT_TIMEOUT_S}",
+        f"--http-restricted-api={restriction}",
+        f"--grpc-restricted-protocol={restriction}",
+        "--allow-metrics=true",
+        "--metrics-config=summary_latencies=true",
+        "--metrics-config=summary_quantiles=0.5:0.05,0.9:0.01,0.99:0.001",
+        *extra,
+    ]
+
+
+def http_address(extra: list[str]) -> str:
+    """Where the watchdog reaches the HTTP endpoint (the last --http-port given wins, as in Triton)."""
+    port = "8000"
+    for arg in extra:
+        if arg.startswith("--http-port="):
+            port = arg.split("=", 1)[1]
+    return f"127.0.0.1:{port}"
+
+
+def ready(address: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{address}/v2/health/ready", timeout=5) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def watch(process: subprocess.Popen[bytes], address: str, interval: float, allowed: int) -> int | None:
+    """Return tritonserver's exit code, or None after ``allowed`` failed health inferences in a row."""
+    from densenet_serve.health import check
+
+    while not ready(address):  # loading: the orchestrator's start period covers this phase
+        if process.poll() is not None:
+            return process.returncode
+        time.sleep(1)
+    failed = 0
+    while True:
+        try:
+            return process.wait(timeout=interval)
+        except subprocess.TimeoutExpired:
+            health = check(address)
+        failed = 0 if health.healthy else failed + 1
+        if failed:
+            print(f"densenet-triton: health inference failed ({failed}/{allowed}): {health.detail}", flush=True)
+        if failed >= allowed:
+            return None
+
+
+def main() -> int:
+    extra = sys.argv[1:]
+    interval = float(os.environ.get("WATCHDOG_INTERVAL", "30"))
+    allowed = int(os.environ.get("WATCHDOG_FAILURES", "3"))
+    process = subprocess.Popen(command(admin_token(), extra))
+
+    def forward(signum: int, _frame: object) -> None:
+        if process.poll() is None:
+            process.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    code = process.wait() if interval <= 0 else watch(process, http_address(extra), interval, allowed)
+    if code is not None:
+        return code if code >= 0 else 128 - code  # killed by a signal: the shell's convention
+    print("densenet-triton: stopping tritonserver so the container is restarted", flush=True)
+    process.terminate()
+    try:
+        process.wait(EXIT_TIMEOUT_S + 10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
