@@ -1,0 +1,144 @@
+"""Translating tritonclient and network errors into the SDK's hierarchy."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import pytest
+from geventhttpclient.response import HTTPConnectionClosed
+from tritonclient.utils import InferenceServerException
+
+from densenet_client.errors import (
+    ConfigurationError,
+    DenseNetClientError,
+    InvalidImage,
+    InvalidRequest,
+    ModelNotReady,
+    ServerError,
+    ServerUnavailable,
+    Timeout,
+    translate,
+)
+
+URL = "http://127.0.0.1:8000"
+
+
+def server_error(status: str, message: str) -> DenseNetClientError | None:
+    return translate(InferenceServerException(message, status=status), url=URL, timeout_s=2.5)
+
+
+@pytest.mark.parametrize("status", ["400", "StatusCode.INVALID_ARGUMENT"])
+def test_a_refused_image_keeps_the_servers_reason_without_the_ensemble_prefix(status):
+    raw = "in ensemble 'densenet_ensemble', not a recognised image format (allowed: JPEG, PNG)"
+    error = server_error(status, raw)
+    assert type(error) is InvalidImage
+    assert str(error) == "not a recognised image format (allowed: JPEG, PNG)"
+    assert error.server_message == raw
+    assert error.status == status
+    assert isinstance(error, ValueError)
+
+
+def test_position_of_a_bad_image_in_a_batch_is_kept():
+    error = server_error("400", "in ensemble 'densenet_ensemble', image 2 of 3: truncated or corrupt JPEG")
+    assert str(error) == "image 2 of 3: truncated or corrupt JPEG"
+
+
+def test_a_refused_top_k_is_an_invalid_request_not_an_invalid_image():
+    error = server_error("400", "in ensemble 'densenet_ensemble', top_k must be between 1 and 1000, got 0")
+    assert type(error) is InvalidRequest
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        ("404", "Request for unknown model: 'nosuch' is not found"),
+        ("StatusCode.NOT_FOUND", "Request for unknown model: 'nosuch' is not found"),
+        ("400", "Request for unknown model: 'densenet' has no available versions"),
+        ("StatusCode.UNAVAILABLE", "in ensemble 'densenet_ensemble', model 'densenet' is not ready"),
+    ],
+)
+def test_unknown_or_unloaded_models(status, message):
+    error = server_error(status, message)
+    assert type(error) is ModelNotReady
+    assert str(error) == message
+
+
+@pytest.mark.parametrize("status", ["StatusCode.UNAVAILABLE", "503", "502"])
+def test_unavailable_statuses(status):
+    error = server_error(status, "failed to connect to all addresses")
+    assert type(error) is ServerUnavailable
+    assert URL in str(error)
+    assert isinstance(error, ConnectionError)
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        ("StatusCode.DEADLINE_EXCEEDED", "Deadline Exceeded"),
+        ("504", "gateway timeout"),
+        ("", "Deadline Exceeded"),
+    ],
+)
+def test_deadlines(status, message):
+    error = server_error(status, message)
+    assert type(error) is Timeout
+    assert str(error) == f"no answer from {URL} within 2.5s"
+    assert isinstance(error, TimeoutError)
+
+
+def test_other_server_failures_keep_message_and_status():
+    error = server_error(
+        "500", "in ensemble 'densenet_ensemble', Stub process 'preprocess_0_0' is not healthy."
+    )
+    assert type(error) is ServerError
+    assert "Stub process" in str(error)
+    assert "500" in str(error)
+
+
+@pytest.mark.parametrize(
+    "raised",
+    [TimeoutError("timed out"), asyncio.TimeoutError(), aiohttp.ServerTimeoutError("read timeout")],
+)
+def test_network_timeouts(raised):
+    assert type(translate(raised, url=URL, timeout_s=1)) is Timeout
+
+
+@pytest.mark.parametrize(
+    "raised",
+    [
+        ConnectionRefusedError(111, "Connection refused"),
+        ConnectionResetError(104, "Connection reset by peer"),
+        BrokenPipeError(32, "Broken pipe"),
+        HTTPConnectionClosed("connection closed."),
+        aiohttp.ServerDisconnectedError(),
+        aiohttp.ClientOSError(111, "Connect call failed"),
+    ],
+)
+def test_connection_failures(raised):
+    error = translate(raised, url=URL, timeout_s=1)
+    assert type(error) is ServerUnavailable
+    assert str(error).startswith(f"cannot reach the server at {URL}: ")
+
+
+def test_foreign_errors_are_not_translated():
+    assert translate(KeyError("x"), url=URL, timeout_s=1) is None
+    assert translate(TypeError("x"), url=URL, timeout_s=1) is None
+
+
+def test_sdk_errors_pass_through():
+    error = InvalidImage("bad")
+    assert translate(error, url=URL, timeout_s=1) is error
+
+
+def test_unavailable_reports_its_attempts():
+    error = ServerUnavailable("cannot reach the server at x: refused")
+    assert str(error) == "cannot reach the server at x: refused"
+    error.attempts = 4
+    assert str(error) == "cannot reach the server at x: refused (gave up after 4 attempts)"
+
+
+def test_one_hierarchy():
+    for kind in (InvalidRequest, InvalidImage, ModelNotReady, ServerUnavailable, Timeout, ServerError):
+        assert issubclass(kind, DenseNetClientError)
+    assert issubclass(ConfigurationError, ValueError)
