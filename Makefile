@@ -7,7 +7,7 @@ SOURCE ?= auto            # model source for `make model`: auto (download, else 
 MODEL := model_repository/densenet/1/model.onnx
 PYTEST_ARGS ?=
 
-.PHONY: help venv dev model serve test test-long lint format clean bench-preprocess
+.PHONY: help venv dev model serve test test-long lint format clean bench bench-preprocess
 
 help:
 	@echo "make serve   install, obtain the model, start Triton (CPU) on :8000/:8001/:8002"
@@ -51,6 +51,10 @@ test: $(VENV)/.dev
 # Full-length soak (10,000 requests) and fuzzing (20,000 examples per property).
 test-long: $(VENV)/.dev
 	LONG_TESTS=1 $(BIN)/python -m pytest -k "soak or fuzz" -s $(PYTEST_ARGS)
+
+# The ensemble against the in-process ONNX Runtime limit; results in bench-results/.
+bench: $(VENV)/.dev $(MODEL)
+	$(BIN)/python tests/benchmarks/bench_ensemble.py $(BENCH_ARGS)
 
 bench-preprocess: $(VENV)/.dev
 	$(BIN)/python tests/benchmarks/bench_preprocess.py

@@ -1,0 +1,44 @@
+"""`make bench --quick` keeps working: it runs end to end and writes consistent reports."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+
+def test_quick_benchmark_writes_its_reports(model_repository, tmp_path):
+    import bench_ensemble
+
+    assert (
+        bench_ensemble.main(
+            ["--quick", "--output", str(tmp_path), "--model-repository", str(model_repository)]
+        )
+        == 0
+    )
+    report = json.loads((tmp_path / "bench.json").read_text())
+    assert report["limit"]["best"]["images_per_s"] > 0
+    assert {(p["protocol"], p["concurrency"]) for p in report["points"]} == {
+        ("http", 1),
+        ("http", 4),
+        ("grpc", 1),
+        ("grpc", 4),
+    }
+    for point in report["points"]:
+        assert point["images_per_s"] > 0
+        assert point["errors"] == 0
+        assert 0 < point["p50_ms"] <= point["p95_ms"] <= point["p99_ms"]
+        assert point["models"]["densenet"]["compute_ms_per_request"] > 0
+    assert set(report["summary"]["targets"]) == {
+        "throughput_over_limit",
+        "overhead_ms_at_c1",
+        "p99_over_p50_at_best",
+    }
+    assert "| http | 1 |" in (tmp_path / "bench.md").read_text()
+    assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
