@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -41,6 +43,17 @@ def grpc_infer(client, images: Sequence[bytes], top_k: int | None = None):
     tensor.set_data_from_numpy(rows)
     parameters = {"top_k": top_k} if top_k is not None else None
     return client.infer("densenet_ensemble", [tensor], parameters=parameters, client_timeout=60)
+
+
+def curl_json(http_url: str, body: dict, model: str = "densenet_ensemble") -> tuple[int, dict]:
+    """POST a JSON inference request with the real curl; returns (HTTP status, parsed JSON body)."""
+    completed = subprocess.run(
+        ["curl", "-sS", "-o", "-", "-w", "\n%{http_code}", "-H", "Content-Type: application/json", "-d", "@-",
+         f"http://{http_url}/v2/models/{model}/infer"],
+        input=json.dumps(body).encode(), capture_output=True, check=True, timeout=60,
+    )  # fmt: skip
+    text, _, code = completed.stdout.decode().rpartition("\n")
+    return int(code), json.loads(text)
 
 
 def results(result) -> tuple[list[list[str]], np.ndarray, np.ndarray]:

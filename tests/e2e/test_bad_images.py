@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 import tritonclient.http as httpclient
 from imagefactory import cat_jpeg, encode, gradient, jpeg_bomb, png_bomb, sized_jpeg
-from inference import grpc_infer, http_infer, results
+from inference import curl_json, grpc_infer, http_infer, results
 from PIL import Image
 from tritonclient.utils import InferenceServerException
 
@@ -83,30 +81,6 @@ def test_bad_image_over_grpc_is_invalid_argument(grpc_client):
     assert_clean_message(caught.value.message())
 
 
-def post_json(http_url: str, body: dict) -> tuple[int, str]:
-    completed = subprocess.run(
-        [
-            "curl",
-            "-sS",
-            "-o",
-            "-",
-            "-w",
-            "\n%{http_code}",
-            "-H",
-            "Content-Type: application/json",
-            "-d",
-            "@-",
-            f"http://{http_url}/v2/models/densenet_ensemble/infer",
-        ],
-        input=json.dumps(body).encode(),
-        capture_output=True,
-        check=True,
-        timeout=60,
-    )
-    text, _, code = completed.stdout.decode().rpartition("\n")
-    return int(code), json.loads(text).get("error", "")
-
-
 @pytest.mark.parametrize(
     ("inputs", "message"),
     [
@@ -124,7 +98,7 @@ def post_json(http_url: str, body: dict) -> tuple[int, str]:
     ids=["zero-length", "wrong-datatype", "no-batch-dimension", "second-input"],
 )
 def test_malformed_requests_get_clear_400s(http_url, http_client, inputs, message):
-    code, error = post_json(http_url, {"inputs": inputs})
+    code, response = curl_json(http_url, {"inputs": inputs})
     assert code == 400
-    assert message in error
+    assert message in response["error"]
     assert http_client.is_server_ready()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 from imagefactory import cat_jpeg, encode, photo, sized_jpeg
-from inference import grpc_infer, http_infer, image_rows, reference_top_k, results
+from inference import curl_json, grpc_infer, http_infer, image_rows, reference_top_k, results
 from tritonclient.utils import InferenceServerException
 
 from densenet_serve import MODELS
@@ -101,23 +100,8 @@ def test_json_in_json_out_request_is_readable(http_url, cat):
         "inputs": [{"name": "IMAGE", "datatype": "UINT8", "shape": [1, len(cat)], "data": list(cat)}],
         "parameters": {"top_k": 3},
     }
-    completed = subprocess.run(
-        [
-            "curl",
-            "-sS",
-            "--fail-with-body",
-            "-H",
-            "Content-Type: application/json",
-            "-d",
-            "@-",
-            f"http://{http_url}/v2/models/densenet_ensemble/infer",
-        ],
-        input=json.dumps(request).encode(),
-        capture_output=True,
-        check=True,
-        timeout=60,
-    )
-    response = json.loads(completed.stdout)
+    code, response = curl_json(http_url, request)
+    assert code == 200, response
     outputs = {o["name"]: o for o in response["outputs"]}
     assert set(outputs) == {"LABELS", "SCORES", "CLASS_IDS"}
     assert outputs["LABELS"]["shape"] == [1, 3]
