@@ -109,12 +109,13 @@ def watch(process: subprocess.Popen[bytes], address: str, interval: float, allow
             health = check(address)
         failed = 0 if health.healthy else failed + 1
         if failed:
-            print(f"densenet-triton: health inference failed ({failed}/{allowed}): {health.detail}", flush=True)
+            print(f"densenet-triton: health inference failed ({failed}/{allowed}): {health.detail}")
         if failed >= allowed:
             return None
 
 
 def main() -> int:
+    sys.stdout.reconfigure(line_buffering=True)  # log lines reach `docker logs` as they happen
     extra = sys.argv[1:]
     interval = float(os.environ.get("WATCHDOG_INTERVAL", "30"))
     allowed = int(os.environ.get("WATCHDOG_FAILURES", "3"))

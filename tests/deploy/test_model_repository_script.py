@@ -1,0 +1,94 @@
+"""docker/model-repository.sh, which fills the repository volume: shellcheck, its densenet-build
+commands against the real CLI, and its `onnx` mode run for real (the CPU profile's `model` service).
+
+The `engine` mode needs TensorRT and a GPU; its commands are checked against the CLI's parser only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from deployfiles import REPO_ROOT, REPOSITORY_SCRIPT, tool
+
+from densenet_build.__main__ import build_parser
+from densenet_build.seeded import SEEDED_WEIGHTS
+
+
+def fill(target: Path, cache: Path, mode: str = "onnx") -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "MODEL_REPOSITORY": str(target),
+        "BUILD_CACHE": str(cache),
+        "MODEL_SOURCE": "seeded",
+        "REPOSITORY_TEMPLATE": str(REPO_ROOT / "model_repository"),
+    }
+    return subprocess.run(
+        ["sh", str(REPOSITORY_SCRIPT), mode],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_shellcheck_passes():
+    shellcheck = tool("shellcheck")
+    if shellcheck is None:
+        pytest.skip("shellcheck is not installed (Debian package shellcheck; .ci/run installs it)")
+    result = subprocess.run([shellcheck, str(REPOSITORY_SCRIPT)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout
+
+
+def build_commands() -> list[list[str]]:
+    """Each `densenet-build ...` invocation of the script, variables replaced by sample values."""
+    text = REPOSITORY_SCRIPT.read_text().replace("\\\n", " ")
+    text = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", text)  # ${VAR:-default}: the default
+    values = dict(re.findall(r"^(\w+)=(\S+)$", text, re.MULTILINE))  # the script's own variables
+    commands = []
+    for line in text.splitlines():
+        line = line.split(" #", 1)[0].strip()
+        match = re.search(r"densenet-build (.*?)(?:\|\||$)", line)
+        if match and not line.startswith("#"):
+            words = re.sub(r"\$\{?(\w+)\}?", lambda m: values.get(m[1], f"SAMPLE_{m[1]}"), match[1])
+            commands.append(shlex.split(words))
+    return commands
+
+
+def test_every_densenet_build_command_parses_with_the_real_cli():
+    commands = build_commands()
+    used = {command[0] for command in commands}
+    assert {"model", "check", "install", "samples", "variants", "engine"} <= used
+    parser = build_parser()
+    for command in commands:
+        try:
+            parser.parse_args(command)
+        except SystemExit:
+            pytest.fail(f"densenet-build does not accept: {shlex.join(command)}")
+
+
+def test_rejects_an_unknown_mode(tmp_path):
+    result = fill(tmp_path / "models", tmp_path / "cache", mode="everything")
+    assert result.returncode == 64
+    assert not (tmp_path / "models").exists()
+
+
+def test_onnx_mode_fills_a_servable_cpu_repository(tmp_path, seeded_onnx):
+    target = tmp_path / "models"
+    result = fill(target, seeded_onnx.parent)  # the cached seeded model: nothing is downloaded
+    assert result.returncode == 0, result.stdout + result.stderr
+    for model in ("densenet_ensemble", "preprocess", "densenet", "postprocess"):
+        assert (target / model / "config.pbtxt").is_file()
+    assert (target / "densenet" / "1" / "model.onnx").stat().st_size > 30_000_000
+    assert (target / "preprocess" / "1" / "model.py").is_file()
+    assert SEEDED_WEIGHTS in (target / "densenet" / "configs" / "cpu.pbtxt").read_text()
+    # Run again (a restart of the one-shot service): the same result, no error.
+    again = fill(target, seeded_onnx.parent)
+    assert again.returncode == 0, again.stderr
