@@ -4,7 +4,6 @@ health and metadata, and the error mapping (bad image, unknown model, stopped se
 from __future__ import annotations
 
 import io
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,8 +12,8 @@ import numpy as np
 import pytest
 import tritonclient.grpc
 import tritonclient.http
+from clientcheck import Gauge, assert_same, bare_answers, ids_and_scores, mixed_images
 from imagefactory import cat_jpeg, encode, photo, png_bomb, sized_jpeg
-from inference import http_infer, results
 from ports import free_port
 
 from densenet_client import (
@@ -55,24 +54,7 @@ def labels(model_repository) -> list[str]:
 
 @pytest.fixture(scope="module")
 def bare(http_url):
-    """What plain tritonclient answers for some bytes: (class ids, scores) of the top 5."""
-    with tritonclient.http.InferenceServerClient(http_url, network_timeout=60) as raw:
-
-        def answer(data: bytes, top_k: int | None = None) -> tuple[list[int], np.ndarray]:
-            _, scores, ids = results(http_infer(raw, [data], top_k=top_k))
-            return ids[0].tolist(), scores[0]
-
-        yield answer
-
-
-def ids_and_scores(predictions: list[Prediction]) -> tuple[list[int], np.ndarray]:
-    return [p.class_id for p in predictions], np.array([p.probability for p in predictions], np.float32)
-
-
-def assert_same(predictions: list[Prediction], expected: tuple[list[int], np.ndarray]) -> None:
-    ids, scores = ids_and_scores(predictions)
-    assert ids == expected[0]
-    np.testing.assert_allclose(scores, expected[1], rtol=1e-6)
+    return bare_answers(http_url)
 
 
 def test_classify_answers_what_bare_tritonclient_answers(client, cat, bare, labels):
@@ -112,44 +94,8 @@ def test_top_k_per_call_and_per_client(url, client, cat, bare):
     assert sorted(p.class_id for p in everything) == list(range(1000))
     assert sum(p.probability for p in everything) == pytest.approx(1.0, rel=1e-4)
     with DenseNetClient(url, top_k=2) as two:
-        assert_same(two.classify(cat), bare(cat, top_k=2))
+        assert_same(two.classify(cat), bare(cat, 2))
         assert len(two.classify(cat, top_k=4)) == 4
-
-
-def mixed_images() -> list[bytes]:
-    """Different sizes, so requests finish out of order."""
-    return [
-        sized_jpeg(2400, 1800),
-        cat_jpeg(),
-        sized_jpeg(224, 224),
-        encode(photo("astronaut.png"), "PNG"),
-        sized_jpeg(1200, 900, "astronaut.png"),
-        sized_jpeg(320, 240, "rocket.jpg"),
-        encode(photo("coffee.png"), "PNG"),
-        sized_jpeg(640, 480, "motorcycle_left.png"),
-    ]
-
-
-class Gauge:
-    """Wraps a tritonclient method to count the calls in flight."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.now = self.most = self.calls = 0
-
-    def wrap(self, method):
-        def counted(*args, **kwargs):
-            with self.lock:
-                self.now += 1
-                self.calls += 1
-                self.most = max(self.most, self.now)
-            try:
-                return method(*args, **kwargs)
-            finally:
-                with self.lock:
-                    self.now -= 1
-
-        return counted
 
 
 @pytest.fixture
