@@ -37,6 +37,9 @@ RESTRICTED_APIS = "model-repository,shared-memory,statistics,trace,logging"
 ADMIN_HEADER = "admin-token"
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9._~+/-]{16,}")  # no ',', ':' or '=': they delimit the flag
 EXIT_TIMEOUT_S = 30
+# After failed health inferences a stub is dead and its model never finishes unloading: tritonserver
+# would wait all of EXIT_TIMEOUT_S for it. In-flight requests drain within seconds; then it is killed.
+WATCHDOG_STOP_TIMEOUT_S = 10
 EXIT_CONFIG_ERROR = 64
 
 
@@ -133,7 +136,7 @@ def main() -> int:
     print("densenet-triton: stopping tritonserver so the container is restarted", flush=True)
     process.terminate()
     try:
-        process.wait(EXIT_TIMEOUT_S + 10)
+        process.wait(WATCHDOG_STOP_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
