@@ -7,18 +7,19 @@ SOURCE ?= auto            # model source for `make model`: auto (download, else 
 MODEL := model_repository/densenet/1/model.onnx
 PYTEST_ARGS ?=
 
-.PHONY: help venv dev model serve test test-long lint format clean bench bench-preprocess
+.PHONY: help venv dev model serve test test-long lint format clean bench bench-preprocess engine
 
 help:
 	@echo "make serve   install, obtain the model, start Triton (CPU) on :8000/:8001/:8002"
 	@echo "make test    install test tools and run every test (unit + end-to-end on a real server)"
 	@echo "make model   (re)obtain the ONNX model: SOURCE=auto|zoo|seeded"
 	@echo "make lint    ruff"
+	@echo "make engine  TensorRT plan for this GPU (in NVIDIA's tensorrt image): PRECISION=fp16|fp32|int8"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(not (3, 10) <= sys.version_info[:2] <= (3, 12))' || \
 		{ echo "Python 3.10-3.12 is needed (found $$($(PYTHON) --version)); pass PYTHON=python3.12"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV_ARGS) $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
 
 # Stamps make the installs re-run only when the pins change.
@@ -27,7 +28,7 @@ $(VENV)/.serve: $(BIN)/python requirements/serve.txt requirements/constraints.tx
 	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $@
 
-$(VENV)/.dev: $(VENV)/.serve requirements/dev.txt
+$(VENV)/.dev: $(VENV)/.serve requirements/dev.txt requirements/engine.txt
 	$(BIN)/pip install --quiet -c requirements/constraints.txt -r requirements/dev.txt
 	@touch $@
 
@@ -58,6 +59,35 @@ bench: $(VENV)/.dev $(MODEL)
 
 bench-preprocess: $(VENV)/.dev
 	$(BIN)/python tests/benchmarks/bench_preprocess.py
+
+# ONNX -> TensorRT plan for the GPU this runs on, installed as densenet/1/model_sm<XY>.plan. Runs in
+# NVIDIA's tensorrt image (README: "GPU: building the TensorRT plan"); each line is one
+# `densenet-build` step with its own --help. Elsewhere it stops at the engine step, saying why.
+ENGINE_DIR ?= .cache/engine
+PRECISION ?= fp16                  # the plan's precision: fp32 | fp16 | int8
+VARIANTS ?= $(PRECISION)           # variants compared with fp32 (e.g. "fp16 int8"); below MIN_TOP1 fails
+MIN_TOP1 ?= 0.9
+SAMPLES_DIR ?= $(ENGINE_DIR)/samples          # evaluation images (default: generated photographs)
+CALIBRATION_DIR ?= $(ENGINE_DIR)/calibration  # int8 calibration images (default: generated)
+ENGINE_ARGS ?=                     # more `densenet-build engine` options: --version-compatible ...
+
+$(VENV)/.engine: $(VENV)/.serve requirements/engine.txt
+	$(BIN)/pip install --quiet -c requirements/constraints.txt -r requirements/engine.txt
+	@touch $@
+
+engine: $(VENV)/.engine $(MODEL)
+	$(BIN)/densenet-build samples $(ENGINE_DIR)/samples --seed 0
+	$(BIN)/densenet-build samples $(ENGINE_DIR)/calibration --seed 1
+	$(BIN)/densenet-build prepare $(MODEL) $(ENGINE_DIR)/model.onnx --simplify
+	$(BIN)/densenet-build variants $(ENGINE_DIR)/model.onnx --output-dir $(ENGINE_DIR) \
+		--precision $(sort $(PRECISION) $(VARIANTS)) --min-top1 $(strip $(MIN_TOP1)) \
+		--samples-dir $(strip $(SAMPLES_DIR)) --calibration-dir $(strip $(CALIBRATION_DIR))
+	$(BIN)/densenet-build engine $(ENGINE_DIR)/model_$(strip $(PRECISION)).onnx \
+		--timing-cache $(ENGINE_DIR)/timing.cache $(ENGINE_ARGS)
+	$(BIN)/densenet-build install $(ENGINE_DIR)/model_$(strip $(PRECISION)).plan
+	$(BIN)/densenet-build check
+	$(BIN)/densenet-build verify $(ENGINE_DIR)/model_$(strip $(PRECISION)).plan \
+		--reference $(ENGINE_DIR)/model_fp32.onnx --samples-dir $(strip $(SAMPLES_DIR)) --min-top1 $(strip $(MIN_TOP1))
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -323,7 +323,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--calibration-method",
         choices=CALIBRATION_METHODS,
         default="minmax",
-        help="how activation ranges are chosen (default minmax, NVIDIA's usual choice for CNNs)",
+        help="activation ranges: minmax (the observed maximum, NVIDIA's usual choice for CNNs; default) "
+        "or percentile (the 99.999th percentile, clipping outliers)",
     )
     variants.add_argument(
         "--min-top1",

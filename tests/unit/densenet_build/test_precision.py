@@ -1,0 +1,99 @@
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, numpy_helper
+
+from densenet_build.acquire import sha256_of
+from densenet_build.errors import PrecisionError
+from densenet_build.image_folder import load_tensors
+from densenet_build.precision import evaluate, make_variants, read_precision, run_onnx
+from densenet_build.prepare import prepare
+from densenet_build.repository import load_preprocess_config
+from densenet_build.samples import write_samples
+from preprocess import PreprocessConfig
+
+
+def _initializers(model: onnx.ModelProto) -> dict[str, np.ndarray]:
+    return {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+
+
+@pytest.fixture
+def variants(tiny_onnx, sample_dir, tmp_path):
+    calibration, _ = load_tensors(sample_dir, PreprocessConfig())
+    return make_variants(tiny_onnx, tmp_path / "out", ["fp16", "int8"], calibration)
+
+
+def test_fp16_keeps_fp32_io_and_converts_the_inside(variants):
+    model = onnx.load(str(variants["fp16"]))
+    assert read_precision(model) == "fp16"
+    io_types = [v.type.tensor_type.elem_type for v in (*model.graph.input, *model.graph.output)]
+    assert io_types == [TensorProto.FLOAT, TensorProto.FLOAT]  # the Triton config stays as it is
+    conv_weight = next(t for t in model.graph.initializer if t.name == "w1")
+    assert conv_weight.data_type == TensorProto.FLOAT16
+    assert {n.op_type for n in model.graph.node} >= {"Cast", "Conv"}
+
+
+def test_int8_is_symmetric_per_channel_qdq_with_float_biases(variants):
+    model = onnx.load(str(variants["int8"]))
+    assert read_precision(model) == "int8"
+    ops = [n.op_type for n in model.graph.node]
+    assert ops.count("QuantizeLinear") == 2  # one per Conv input activation: weighted layers only
+    assert model.graph.node[-1].op_type == "Conv"  # the logits are not quantized
+    initializers = _initializers(model)
+    dequantize = [n for n in model.graph.node if n.op_type == "DequantizeLinear"]
+    weights = [n for n in dequantize if initializers.get(n.input[0]) is not None and n.input[0] != ""]
+    int8_weights = [
+        n for n in weights if initializers[n.input[0]].dtype == np.int8 and initializers[n.input[0]].ndim == 4
+    ]
+    assert len(int8_weights) == 2
+    for node in int8_weights:
+        scale = initializers[node.input[1]]
+        assert scale.shape == (initializers[node.input[0]].shape[0],)  # one scale per output channel
+        assert {a.name: a.i for a in node.attribute}.get("axis", 1) == 0
+    zero_points = [
+        initializers[n.input[2]]
+        for n in model.graph.node
+        if n.op_type in ("QuantizeLinear", "DequantizeLinear") and len(n.input) > 2
+    ]
+    assert all(zp.dtype == np.int8 and not zp.any() for zp in zero_points)  # symmetric: zero point 0
+    assert initializers["b2"].dtype == np.float32  # TensorRT does not dequantize int32 biases
+    io_types = [v.type.tensor_type.elem_type for v in (*model.graph.input, *model.graph.output)]
+    assert io_types == [TensorProto.FLOAT, TensorProto.FLOAT]
+
+
+def test_variants_run_and_are_compared_with_fp32(variants, sample_dir):
+    tensors, _ = load_tensors(sample_dir, PreprocessConfig())
+    rows, reference = evaluate(variants, tensors)
+    assert [r.name for r in rows] == ["fp32", "fp16", "int8"]
+    assert rows[0].max_abs_diff == 0.0
+    assert rows[1].top1_agreement == 1.0
+    assert 0 < rows[1].max_abs_diff < 0.05
+    assert 0 < rows[2].max_abs_diff < 1.0
+    assert reference.shape == (8, 1000, 1, 1)
+    for path in variants.values():  # every file loads in the installed onnxruntime
+        ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+def test_int8_without_calibration_and_unknown_precisions_are_refused(tiny_onnx, tmp_path):
+    with pytest.raises(PrecisionError, match="int8 needs calibration images"):
+        make_variants(tiny_onnx, tmp_path, ["int8"])
+    with pytest.raises(PrecisionError, match=r"unknown precision \['bf16'\]"):
+        make_variants(tiny_onnx, tmp_path, ["bf16"])
+
+
+def test_seeded_densenet_through_fp16_and_int8(seeded_onnx, tmp_path):
+    """The real DenseNet-121 topology, a handful of real photographs, the server's preprocessing."""
+    prepared = prepare(seeded_onnx, tmp_path / "model.onnx", "seeded", sha256_of(seeded_onnx))
+    config = load_preprocess_config()
+    calibration, _ = load_tensors(write_samples(tmp_path / "calibration", 6, seed=1)[0].parent, config)
+    samples, _ = load_tensors(write_samples(tmp_path / "samples", 6, seed=2)[0].parent, config)
+    paths = make_variants(prepared, tmp_path / "variants", ["fp16", "int8"], calibration)
+    rows, _ = evaluate(paths, samples)
+    by_name = {r.name: r for r in rows}
+    assert by_name["fp16"].top1_agreement == 1.0
+    assert by_name["fp16"].max_abs_diff < 0.1
+    assert by_name["int8"].top5_overlap >= 0.6  # random weights: a sanity bound, not a quality claim
+    logits = run_onnx(paths["int8"], samples[:2], "data_0")
+    assert logits.shape == (2, 1000, 1, 1)
+    assert np.isfinite(logits).all()
