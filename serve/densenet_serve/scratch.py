@@ -7,7 +7,10 @@ build step a user runs (``densenet_build.prepare``), so the server sees exactly 
 from __future__ import annotations
 
 import shutil
+import socket
 from pathlib import Path
+
+from .server import ServerOptions, TritonServer
 
 SEEDED_ONNX_NAME = "densenet121-seeded.onnx"
 
@@ -42,3 +45,31 @@ def scratch_repository(source: Path, destination: Path, onnx_path: Path) -> Path
         {WEIGHTS_KEY: SEEDED_WEIGHTS, SOURCE_SHA256_KEY: sha},
     )
     return destination
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now (another process may still take it before the server)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def start_scratch_server(
+    source: Path, workdir: Path, cache_dir: Path, ready_timeout_s: float = 300
+) -> TritonServer:
+    """A READY server on free local ports serving a scratch copy of ``source`` with the seeded DenseNet.
+
+    The caller stops it (``server.stop()``); its log is ``workdir/tritonserver.log``.
+    """
+    repository = scratch_repository(source, workdir / "model_repository", seeded_onnx(cache_dir))
+    options = ServerOptions(
+        repository, http_port=free_port(), grpc_port=free_port(), metrics_port=free_port()
+    )
+    server = TritonServer(options, log_path=workdir / "tritonserver.log")
+    try:
+        server.start()
+        server.wait_ready(ready_timeout_s)
+    except BaseException:
+        server.stop()
+        raise
+    return server
