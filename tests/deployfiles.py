@@ -4,7 +4,6 @@ the dashboard's PromQL, the Prometheus adapter rule; and finding the command-lin
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import sys
@@ -144,7 +143,3 @@ def alert_expressions() -> list[tuple[str, str]]:
 def metric_names(expr: str) -> set[str]:
     """Triton metric names (nv_*) a PromQL expression reads."""
     return set(_METRIC.findall(expr))
-
-
-def environment_without(*names: str) -> dict[str, str]:
-    return {key: value for key, value in os.environ.items() if key not in names}
