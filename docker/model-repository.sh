@@ -9,9 +9,10 @@
 #      records the weights in configs/cpu.pbtxt (all the CPU profile needs)
 #   3. engine only: the TensorRT plan in $PRECISION (fp32 | fp16 | int8), unless the repository
 #      already holds a plan that `densenet-build check` accepts for this TensorRT and GPU and whose
-#      sidecar says the same precision and weights: samples -> variants -> engine -> install.
+#      sidecar says the same precision and weights; the steps are those of `make engine`.
 # Environment: MODEL_REPOSITORY (/models), BUILD_CACHE (/cache), MODEL_SOURCE (zoo),
 # PRECISION (fp16), REPOSITORY_TEMPLATE (/opt/densenet/model_repository).
+# Plans for other GPUs already in the volume stay: install keeps one plan per compute capability.
 set -eu
 
 mode=${1:-engine}
@@ -56,14 +57,18 @@ if plan_matches; then
     densenet-build install --model-dir "$densenet" # the configs were just replaced: list the plans again
     exit 0
 fi
+# The steps of `make engine` (Makefile), on the volume's paths; a test keeps the two in step.
 work=$cache/engine
+config=$densenet/config.pbtxt
 mkdir -p "$work"
 densenet-build samples "$work/samples" --seed 0
 densenet-build samples "$work/calibration" --seed 1
-densenet-build variants "$densenet/1/model.onnx" --output-dir "$work" --precision "$precision" \
-    --samples-dir "$work/samples" --calibration-dir "$work/calibration" \
-    --densenet-config "$densenet/config.pbtxt"
-densenet-build engine "$work/model_$precision.onnx" --output "$work/model_$precision.plan" \
-    --timing-cache "$work/timing.cache" --densenet-config "$densenet/config.pbtxt"
+densenet-build prepare "$densenet/1/model.onnx" "$work/model.onnx" --simplify --densenet-config "$config"
+densenet-build variants "$work/model.onnx" --output-dir "$work" --precision "$precision" \
+    --samples-dir "$work/samples" --calibration-dir "$work/calibration" --densenet-config "$config"
+densenet-build engine "$work/model_$precision.onnx" --timing-cache "$work/timing.cache" \
+    --densenet-config "$config"
 densenet-build install "$work/model_$precision.plan" --model-dir "$densenet"
 densenet-build check --model-dir "$densenet"
+densenet-build verify "$work/model_$precision.plan" --reference "$work/model_fp32.onnx" \
+    --samples-dir "$work/samples" --densenet-config "$config"

@@ -74,6 +74,18 @@ def test_every_densenet_build_command_parses_with_the_real_cli():
             pytest.fail(f"densenet-build does not accept: {shlex.join(command)}")
 
 
+def test_engine_mode_runs_the_steps_of_make_engine():
+    makefile = (REPO_ROOT / "Makefile").read_text().replace("\\\n", " ")
+    recipe = re.search(r"^engine:.*?\n((?:\t.*\n)+)", makefile, re.MULTILINE)[1]
+    make_steps = re.findall(r"densenet-build (\w+)", recipe)
+    script = REPOSITORY_SCRIPT.read_text()
+    script_steps = re.findall(
+        r"^densenet-build (\w+)", script[script.index("work=$cache/engine") :], re.MULTILINE
+    )
+    assert make_steps[-1] == "verify"
+    assert script_steps == make_steps
+
+
 def test_rejects_an_unknown_mode(tmp_path):
     result = fill(tmp_path / "models", tmp_path / "cache", mode="everything")
     assert result.returncode == 64
