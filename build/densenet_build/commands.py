@@ -54,6 +54,15 @@ def _add_images(parser: argparse.ArgumentParser, flag: str, what: str) -> None:
     parser.add_argument("--max-images", type=_positive, help="use at most this many images (sorted by name)")
 
 
+def _add_threshold(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--min-top1",
+        type=_fraction,
+        default=DEFAULT_MIN_TOP1,
+        help=f"fail below this top-1 agreement with fp32 (default {DEFAULT_MIN_TOP1})",
+    )
+
+
 def _cmd_samples(args: argparse.Namespace) -> None:
     from .samples import write_samples
 
@@ -326,12 +335,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="activation ranges: minmax (the observed maximum, NVIDIA's usual choice for CNNs; default) "
         "or percentile (the 99.999th percentile, clipping outliers)",
     )
-    variants.add_argument(
-        "--min-top1",
-        type=_fraction,
-        default=DEFAULT_MIN_TOP1,
-        help=f"fail below this top-1 agreement with fp32 (default {DEFAULT_MIN_TOP1})",
-    )
+    _add_threshold(variants)
     variants.add_argument("--report", type=Path, help="JSON report (default OUTPUT_DIR/variants.json)")
     _add_config(variants)
     variants.set_defaults(func=_cmd_variants)
@@ -414,7 +418,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     verify.add_argument("plan", type=Path)
     verify.add_argument("--reference", type=Path, required=True, help="the fp32 ONNX model (model_fp32.onnx)")
     _add_images(verify, "--samples-dir", "to compare on")
-    verify.add_argument("--min-top1", type=_fraction, default=DEFAULT_MIN_TOP1, help="(default 0.9)")
+    _add_threshold(verify)
     verify.add_argument("--report", type=Path, help="JSON report (default PLAN-verify.json)")
     _add_config(verify)
     verify.set_defaults(func=_cmd_verify)

@@ -176,3 +176,25 @@ def test_simplify_folds_constant_subgraphs(make_tiny, tmp_path):
         for p in (plain, simplified)
     }
     np.testing.assert_allclose(run[plain], run[simplified], rtol=1e-5, atol=1e-6)
+
+
+def test_full_densenet_in_densenet7s_format_upgrades_without_changing_outputs(seeded_onnx, tmp_path):
+    """The seeded DenseNet re-saved as densenet-7 is (opset 7, IR 3, weights as inputs, batch 1):
+    every op type of the real file goes through the opset upgrade."""
+    model = onnx.load(str(seeded_onnx))
+    del model.opset_import[:]
+    model.opset_import.extend([helper.make_opsetid("", 7)])
+    model.ir_version = 3
+    model.graph.input.extend(
+        helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)) for t in model.graph.initializer
+    )
+    onnx.checker.check_model(model)
+    source = tmp_path / "densenet7-format.onnx"
+    onnx.save(model, str(source))
+    out = prepare(source, tmp_path / "model.onnx", "seeded", "x")
+    assert [o.version for o in onnx.load(str(out)).opset_import] == [13]
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 3, 224, 224)).astype(np.float32)
+    original = ort.InferenceSession(str(source), providers=["CPUExecutionProvider"])
+    expected = np.concatenate([original.run(None, {"data_0": x[i : i + 1]})[0] for i in range(2)])
+    prepared = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(prepared.run(None, {"data_0": x})[0], expected, rtol=1e-5, atol=1e-5)
