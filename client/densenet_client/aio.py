@@ -87,20 +87,15 @@ class AsyncDenseNetClient(ClientBase):
 
     async def _classify(self, image: ImageSource, parameters: dict[str, Any] | None) -> list[Prediction]:
         # Files and PIL images are read/encoded off the event loop; bytes need no work.
-        data = image if isinstance(image, bytes) else await asyncio.to_thread(load_image, image)
+        if isinstance(image, (bytes, bytearray, memoryview)):
+            data = load_image(image)
+        else:
+            data = await asyncio.to_thread(load_image, image)
         rows = image_rows([data])
-        transport = self._transport
 
         async def attempt() -> list[Prediction]:
             result = await self._call(
-                lambda client: client.infer(
-                    self.model,
-                    transport.inputs(rows),
-                    outputs=transport.outputs(),
-                    parameters=parameters,
-                    **transport.infer_kwargs,
-                ),
-                self.timeouts.request_s,
+                lambda client: self._infer(client, rows, parameters), self.timeouts.request_s
             )
             return predictions_from(result)[0]
 
@@ -123,12 +118,7 @@ class AsyncDenseNetClient(ClientBase):
 
     async def model_metadata(self) -> ModelMetadata:
         """The model's name, versions, platform, inputs and outputs; ``ModelNotReady`` if it is unknown."""
-        kwargs = self._transport.metadata_kwargs
-        data = await self.retry.call_async(
-            lambda: self._call(
-                lambda client: client.get_model_metadata(self.model, **kwargs), self.timeouts.connect_s
-            )
-        )
+        data = await self.retry.call_async(lambda: self._call(self._metadata, self.timeouts.connect_s))
         return ModelMetadata.from_json(data)
 
     async def wait_until_ready(self, timeout_s: float = 60.0, poll_s: float = 0.5) -> None:

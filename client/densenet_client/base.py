@@ -5,6 +5,8 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
+import numpy as np
+
 from .endpoint import Endpoint, parse_endpoint
 from .errors import DenseNetClientError, InvalidRequest, ServerUnavailable, Timeout, translate
 from .retry import RetryPolicy
@@ -63,6 +65,20 @@ class ClientBase:
     def _parameters(self, top_k: int | None) -> dict[str, Any] | None:
         k = check_top_k(top_k) if top_k is not None else self.top_k
         return None if k is None else {"top_k": k}
+
+    def _infer(self, client: Any, rows: np.ndarray, parameters: dict[str, Any] | None) -> Any:
+        """tritonclient's ``infer`` for one request (a coroutine on the aio clients)."""
+        transport = self._transport
+        return client.infer(
+            self.model,
+            transport.inputs(rows),
+            outputs=transport.outputs(),
+            parameters=parameters,
+            **transport.infer_kwargs,
+        )
+
+    def _metadata(self, client: Any) -> Any:
+        return client.get_model_metadata(self.model, **self._transport.metadata_kwargs)
 
     def _translate(self, error: Exception, timeout_s: float) -> DenseNetClientError | None:
         """The SDK error for ``error``; None when it is not a server or network error (then it is a bug)."""

@@ -22,7 +22,7 @@ class DenseNetClient(ClientBase):
     ``grpcs://``; without a scheme ``protocol`` ("http" or "grpc") decides. ``connect_timeout_s``
     bounds connecting and health/metadata calls, ``request_timeout_s`` one inference. ``retry``:
     how unavailability is retried (see ``RetryPolicy``); nothing else is. ``top_k``: the default
-    number of predictions (None: the server's, 5).
+    number of predictions (None: the server's, 5). ``model``: default ``densenet_ensemble``.
 
     Each image travels in its own request: a bad image then fails only itself, and the server's
     dynamic batcher still batches concurrent requests (use ``classify_many``). One instance may be
@@ -106,19 +106,9 @@ class DenseNetClient(ClientBase):
 
     def _classify(self, image: ImageSource, parameters: dict[str, Any] | None) -> list[Prediction]:
         rows = image_rows([load_image(image)])
-        transport = self._transport
 
         def attempt() -> list[Prediction]:
-            result = self._call(
-                lambda client: client.infer(
-                    self.model,
-                    transport.inputs(rows),
-                    outputs=transport.outputs(),
-                    parameters=parameters,
-                    **transport.infer_kwargs,
-                ),
-                self.timeouts.request_s,
-            )
+            result = self._call(lambda client: self._infer(client, rows, parameters), self.timeouts.request_s)
             return predictions_from(result)[0]
 
         return self.retry.call(attempt)
@@ -138,12 +128,7 @@ class DenseNetClient(ClientBase):
 
     def model_metadata(self) -> ModelMetadata:
         """The model's name, versions, platform, inputs and outputs; ``ModelNotReady`` if it is unknown."""
-        kwargs = self._transport.metadata_kwargs
-        data = self.retry.call(
-            lambda: self._call(
-                lambda client: client.get_model_metadata(self.model, **kwargs), self.timeouts.connect_s
-            )
-        )
+        data = self.retry.call(lambda: self._call(self._metadata, self.timeouts.connect_s))
         return ModelMetadata.from_json(data)
 
     def wait_until_ready(self, timeout_s: float = 60.0, poll_s: float = 0.5) -> None:

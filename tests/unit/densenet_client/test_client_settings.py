@@ -12,6 +12,7 @@ from densenet_client import (
     AsyncDenseNetClient,
     ConfigurationError,
     DenseNetClient,
+    InvalidImage,
     InvalidRequest,
     RetryPolicy,
     ServerUnavailable,
@@ -74,3 +75,18 @@ def test_async_nobody_listening(protocol):
             return caught.value.attempts
 
     assert asyncio.run(run()) == 2
+
+
+def test_empty_images_are_refused_before_sending():
+    with (
+        DenseNetClient(f"http://127.0.0.1:{free_port()}") as client,
+        pytest.raises(InvalidImage, match="empty"),
+    ):
+        client.classify(b"")
+
+    async def run():
+        async with AsyncDenseNetClient(f"grpc://127.0.0.1:{free_port()}") as client:
+            with pytest.raises(InvalidImage, match="empty"):
+                await client.classify(bytearray())
+
+    asyncio.run(run())
