@@ -136,7 +136,7 @@ def _check_network(network, interface: ModelInterface) -> None:  # type: ignore[
 def _set_timing_cache(config, path: Path | None) -> None:  # type: ignore[no-untyped-def]
     data = path.read_bytes() if path is not None and path.exists() else b""
     cache = config.create_timing_cache(data)
-    if not config.set_timing_cache(cache, ignore_mismatch=False):
+    if cache is None or not config.set_timing_cache(cache, ignore_mismatch=False):
         LOGGER.warning("timing cache %s was made by another TensorRT or GPU; starting a new one", path)
         config.set_timing_cache(config.create_timing_cache(b""), ignore_mismatch=False)
     elif data:
