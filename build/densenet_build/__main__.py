@@ -119,6 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except ModuleNotFoundError as error:  # an optional step's package (the GPU pipeline's, say)
+        print(
+            f"error: `densenet-build {args.command}` needs the Python package '{error.name}': "
+            "pip install -c requirements/constraints.txt -r requirements/engine.txt",
+            file=sys.stderr,
+        )
+        return 1
     return status if isinstance(status, int) else 0
 
 

@@ -60,9 +60,12 @@ def _loads(ir_version: int, opset: int) -> bool:
 
 
 @functools.cache
-def onnxruntime_limits() -> RuntimeLimits:
-    """The newest IR version and default-domain opset the installed onnxruntime loads."""
-    import onnxruntime as ort
+def onnxruntime_limits() -> RuntimeLimits | None:
+    """The newest IR version and default-domain opset the installed onnxruntime loads (None: none is)."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return None
 
     # Probe downwards from a little past what the onnx package knows; the first that loads is the limit.
     max_ir = next(v for v in range(onnx.IR_VERSION + 2, 2, -1) if _loads(v, 7))
@@ -81,13 +84,16 @@ def check_versions(model: onnx.ModelProto, limits: RuntimeLimits | None = None) 
     """Refuse what cannot load; return warnings (as sentences) for what TensorRT may not read."""
     limits = limits or onnxruntime_limits()
     opset = default_opset(model)
-    if model.ir_version > limits.max_ir_version:
+    warnings = []
+    if limits is None:
+        warnings.append("onnxruntime is not installed: the IR version and opset were not checked against it")
+    elif model.ir_version > limits.max_ir_version:
         raise UnsupportedModelError(
             f"the model has ONNX IR version {model.ir_version}; the installed onnxruntime "
             f"{limits.onnxruntime_version} reads IR versions up to {limits.max_ir_version}. Re-save it with "
             f"model.ir_version = {limits.max_ir_version} (if its opset allows) or upgrade onnxruntime"
         )
-    if opset > limits.max_opset:
+    if limits is not None and opset > limits.max_opset:
         raise UnsupportedModelError(
             f"the model uses opset {opset}; the installed onnxruntime {limits.onnxruntime_version} reads "
             f"opsets up to {limits.max_opset}. Export it with an older opset"
@@ -97,7 +103,6 @@ def check_versions(model: onnx.ModelProto, limits: RuntimeLimits | None = None) 
             f"the model uses opset {opset}; TensorRT's ONNX parser reads opset {TENSORRT_MIN_OPSET} and "
             f"later. `densenet-build prepare` upgrades it to {TARGET_MIN_OPSET}"
         )
-    warnings = []
     if opset > TENSORRT_SAFE_MAX_OPSET:
         warnings.append(
             f"opset {opset} is newer than {TENSORRT_SAFE_MAX_OPSET}, the newest every TensorRT 10 parser "
@@ -122,5 +127,8 @@ def upgrade_opset(model: onnx.ModelProto, target: int = TARGET_MIN_OPSET) -> onn
             f"cannot upgrade the model from opset {opset} to {target}: {error}"
         ) from None
     needed = helper.find_min_ir_version_for(list(converted.opset_import), ignore_unknown=True)
-    converted.ir_version = min(max(model.ir_version, needed), onnxruntime_limits().max_ir_version)
+    limits = onnxruntime_limits()
+    converted.ir_version = max(model.ir_version, needed)
+    if limits is not None:
+        converted.ir_version = min(converted.ir_version, limits.max_ir_version)
     return converted

@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import sys
 import shutil
 from pathlib import Path
 
@@ -137,3 +138,11 @@ def test_readme_shows_the_trtexec_line_the_engine_step_prints(capsys):
     assert main(["engine", "model_fp16.onnx", "--trtexec"]) == 0
     printed = capsys.readouterr().out.split("\n", 1)[1]
     assert printed.replace("\\\n", " ").split() == block.replace("\\\n", " ").split()
+
+
+def test_a_missing_optional_package_is_named(tiny_onnx, tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "onnx_graphsurgeon", None)  # as if not installed
+    assert main(["prepare", str(tiny_onnx), str(tmp_path / "out.onnx"), "--simplify"]) == 1
+    err = capsys.readouterr().err
+    assert "`densenet-build prepare` needs the Python package 'onnx_graphsurgeon'" in err
+    assert "requirements/engine.txt" in err

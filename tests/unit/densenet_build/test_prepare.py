@@ -198,3 +198,13 @@ def test_full_densenet_in_densenet7s_format_upgrades_without_changing_outputs(se
     expected = np.concatenate([original.run(None, {"data_0": x[i : i + 1]})[0] for i in range(2)])
     prepared = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     np.testing.assert_allclose(prepared.run(None, {"data_0": x})[0], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_without_onnxruntime_the_versions_are_still_checked_for_tensorrt(make_tiny, monkeypatch):
+    # The model-tools image prepares models without onnxruntime installed.
+    monkeypatch.setattr("densenet_build.onnx_versions.onnxruntime_limits", lambda: None)
+    assert check_versions(make_tiny()) == [
+        "onnxruntime is not installed: the IR version and opset were not checked against it"
+    ]
+    with pytest.raises(UnsupportedModelError, match="TensorRT's ONNX parser reads opset 9"):
+        check_versions(make_tiny(opset=8))
