@@ -2,8 +2,8 @@
 
 import importlib.util
 import json
-import sys
 import shutil
+import sys
 from pathlib import Path
 
 import onnx
