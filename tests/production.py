@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 from deployfiles import ENTRYPOINT, compose
-from ports import free_port
 
+from densenet_serve.scratch import free_port
 from densenet_serve.server import MODELS
 
 PRODUCTION_TOKEN = "production-test-token-0123456789"

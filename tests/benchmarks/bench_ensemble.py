@@ -32,9 +32,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: imagefactory, ports
 
 from imagefactory import encode, photo
-from ports import free_port
 
 from densenet_serve import MODELS, ServerOptions, TritonServer
+from densenet_serve.scratch import free_port
 from densenet_serve.server import ADMIN_HEADER
 from preprocess import PreprocessConfig, Preprocessor
 

@@ -10,10 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ports import free_port
 
 from densenet_serve import ServerOptions, TritonServer
-from densenet_serve.scratch import scratch_repository
+from densenet_serve.scratch import free_port, scratch_repository
 from densenet_serve.server import ADMIN_HEADER
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

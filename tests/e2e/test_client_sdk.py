@@ -14,7 +14,6 @@ import tritonclient.grpc
 import tritonclient.http
 from clientcheck import Gauge, assert_same, bare_answers, ids_and_scores, mixed_images
 from imagefactory import cat_jpeg, encode, photo, png_bomb, sized_jpeg
-from ports import free_port
 
 from densenet_client import (
     DenseNetClient,
@@ -27,6 +26,7 @@ from densenet_client import (
     Timeout,
 )
 from densenet_serve import ServerOptions, TritonServer
+from densenet_serve.scratch import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -18,10 +18,10 @@ import pytest
 import tritonclient.http as httpclient
 from imagefactory import cat_jpeg, sized_jpeg
 from inference import http_infer, results
-from ports import free_port
 
 from densenet_serve import ServerOptions, TritonServer
 from densenet_serve.health import check
+from densenet_serve.scratch import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import processes
 import pytest
-from ports import free_port
 
 from densenet_serve import ServerExitedError, ServerOptions, TritonServer
+from densenet_serve.scratch import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -38,9 +38,9 @@ from deployfiles import (
 )
 from imagefactory import cat_jpeg
 from inference import http_infer
-from ports import free_port
 from tritonclient.utils import InferenceServerException
 
+from densenet_serve.scratch import free_port
 from densenet_serve.server import MODELS
 
 pytestmark = pytest.mark.e2e

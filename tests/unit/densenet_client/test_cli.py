@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ports import free_port
 
 from densenet_client import parse_endpoint
 from densenet_client.cli import main
 from densenet_client.curl import raw_binary_command
+from densenet_serve.scratch import free_port
 
 
 @pytest.fixture
