@@ -43,13 +43,15 @@ class Normalizer:
         self._mean = np.asarray(config.mean, dtype=np.float32)[order].reshape(1, 3, 1, 1)
         self._std = np.asarray(config.std, dtype=np.float32)[order].reshape(1, 3, 1, 1)
 
-    def __call__(self, images: np.ndarray) -> np.ndarray:
+    def __call__(self, images: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Normalize ``images``, into ``out`` (float32 [B, 3, H, W]) when given."""
         if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
             raise ValueError(f"expected uint8 [B, H, W, 3], got {images.dtype} {list(images.shape)}")
         chw = images.transpose(0, 3, 1, 2)
         if self._order[0] == 2:
             chw = chw[:, ::-1]
-        out = np.empty(chw.shape, dtype=np.float32)
+        if out is None:
+            out = np.empty(chw.shape, dtype=np.float32)
         # (x - mean) / std in float32, as image_client and torchvision compute it.
         np.subtract(chw, self._mean, out=out, dtype=np.float32)
         out /= self._std

@@ -37,16 +37,19 @@ TARGETS = {
 }
 
 
-def timed(function: Callable[[], object], repeat: int, warmup: int = 2) -> float:
-    """Median seconds per call."""
+def timed(functions: list[Callable[[], object]], repeat: int, warmup: int = 2) -> list[float]:
+    """Median seconds per call of each function, interleaved round by round so that the machine's
+    drift (shared hosts, frequency changes) affects every function alike and ratios stay fair."""
     for _ in range(warmup):
-        function()
-    samples = []
+        for function in functions:
+            function()
+    samples: list[list[float]] = [[] for _ in functions]
     for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
+        for function, times in zip(functions, samples, strict=True):
+            started = time.perf_counter()
+            function()
+            times.append(time.perf_counter() - started)
+    return [statistics.median(times) for times in samples]
 
 
 def decode_only(data: bytes) -> None:
@@ -92,12 +95,16 @@ def main(argv: list[str] | None = None) -> int:
     for width, height in SIZES:
         data = sized_jpeg(width, height)
         repeat = max(3, args.repeat // (1 + width * height // 2_000_000))
-        decode_s = timed(lambda d=data: decode_only(d), repeat)
-        naive_s = timed(lambda d=data: naive(d), repeat)
-        full_s = timed(lambda d=data: single(d), repeat)
+        decode_s, naive_s, full_s = timed(
+            [lambda d=data: decode_only(d), lambda d=data: naive(d), lambda d=data: single(d)], repeat
+        )
         batch = [data] * 32
-        batch1 = 32 / timed(lambda b=batch: single.process_batch(b), max(3, repeat // 4), warmup=1)
-        batch2 = 32 / timed(lambda b=batch: threaded.process_batch(b), max(3, repeat // 4), warmup=1)
+        batch1_s, batch2_s = timed(
+            [lambda b=batch: single.process_batch(b), lambda b=batch: threaded.process_batch(b)],
+            max(3, repeat // 4),
+            warmup=1,
+        )
+        batch1, batch2 = 32 / batch1_s, 32 / batch2_s
         rows.append(
             {
                 "image": f"{width}x{height}",
