@@ -92,16 +92,31 @@ def measure(step, window_s: float, max_windows: int) -> tuple[list[Window], bool
 # --- 1. the in-process ONNX Runtime limit -------------------------------------------------------
 
 
+def cpu_config_session_options(config_path: Path):
+    """The ONNX Runtime thread settings the served CPU config asks for (see densenet/1/model.py)."""
+    import onnxruntime as ort
+
+    from densenet_build.pbtxt import parse_model_config
+
+    parameters = {
+        k: v.string_value for k, v in parse_model_config(config_path.read_text()).parameters.items()
+    }
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = int(parameters.get("intra_op_num_threads", "0")) or len(
+        os.sched_getaffinity(0)
+    )
+    options.inter_op_num_threads = int(parameters.get("inter_op_num_threads", "1"))
+    spinning = "1" if parameters.get("allow_spinning", "false").lower() == "true" else "0"
+    options.add_session_config_entry("session.intra_op.allow_spinning", spinning)
+    return options
+
+
 def ort_limit(
     onnx_path: Path, pixels: np.ndarray, window_s: float, max_windows: int, batches: tuple[int, ...]
 ) -> dict:
     import onnxruntime as ort
 
-    cpus = len(os.sched_getaffinity(0))
-    configured = ort.SessionOptions()
-    configured.intra_op_num_threads = cpus
-    configured.inter_op_num_threads = 1
-    configured.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    configured = cpu_config_session_options(onnx_path.parents[1] / "configs" / "cpu.pbtxt")
     results = []
     for name, options in (("default options", ort.SessionOptions()), ("cpu config threads", configured)):
         session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
@@ -263,13 +278,9 @@ def ensemble_points(
             }
             points.append(point)
             verdict = "stable" if point["stable"] else "UNSTABLE"
-            print(
-                f"  {protocol:>4} c={concurrency:<2} {point['images_per_s']:6.1f} img/s".join(
-                    f"  {q} {point[q + '_ms']:6.1f}" for q in ("p50", "p95", "p99")
-                ),
-                f"ms  {verdict}",
-                flush=True,
-            )
+            percentiles = "".join(f"  {q} {point[q + '_ms']:6.1f}" for q in ("p50", "p95", "p99"))
+            throughput = f"{point['images_per_s']:6.1f} img/s"
+            print(f"  {protocol:>4} c={concurrency:<2} {throughput}{percentiles} ms  {verdict}", flush=True)
     admin.close()
     return points
 
