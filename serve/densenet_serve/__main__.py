@@ -144,7 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         **token,
     )
     # SIGTERM behaves like Ctrl-C: both unwind to the clean stop below, whatever the phase.
+    # SIGINT is set explicitly too: a shell starts background jobs with it ignored.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     server = TritonServer(options)
     started = time.monotonic()
     try:
