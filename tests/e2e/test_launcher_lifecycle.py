@@ -19,7 +19,14 @@ from densenet_serve.scratch import free_port
 pytestmark = pytest.mark.e2e
 
 
-def start_launcher(model_repository: Path, log: Path) -> tuple[subprocess.Popen, dict[str, int]]:
+def ignore_sigint() -> None:
+    """What a non-interactive shell does to a job it starts in the background."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def start_launcher(
+    model_repository: Path, log: Path, preexec_fn=None
+) -> tuple[subprocess.Popen, dict[str, int]]:
     ports = {"HTTP_PORT": free_port(), "GRPC_PORT": free_port(), "METRICS_PORT": free_port()}
     env = {**os.environ, **{k: str(v) for k, v in ports.items()}}
     with open(log, "wb") as output:  # the child keeps its own copy of the descriptor
@@ -28,6 +35,7 @@ def start_launcher(model_repository: Path, log: Path) -> tuple[subprocess.Popen,
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
+            preexec_fn=preexec_fn,
         )
     deadline = time.monotonic() + 300
     while b"Press Ctrl-C to stop" not in log.read_bytes():
@@ -37,10 +45,14 @@ def start_launcher(model_repository: Path, log: Path) -> tuple[subprocess.Popen,
     return process, ports
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_signal_stops_server_and_stubs(model_repository, tmp_path, signum):
+@pytest.mark.parametrize(
+    ("signum", "preexec_fn"),
+    [(signal.SIGTERM, None), (signal.SIGINT, None), (signal.SIGINT, ignore_sigint)],
+    ids=["SIGTERM", "SIGINT", "SIGINT-started-ignored"],
+)
+def test_signal_stops_server_and_stubs(model_repository, tmp_path, signum, preexec_fn):
     log = tmp_path / "serve.log"
-    process, ports = start_launcher(model_repository, log)
+    process, ports = start_launcher(model_repository, log, preexec_fn)
     output = log.read_text()
     assert "densenet_ensemble is READY (seeded-random" in output
     assert f"127.0.0.1:{ports['HTTP_PORT']}/v2/models/densenet_ensemble/infer" in output
