@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -37,3 +39,11 @@ def descendants(root: int) -> dict[int, str]:
 def alive(processes: dict[int, str]) -> list[str]:
     """Those of ``processes`` still running (same pid and command line)."""
     return [cmd for pid, cmd in processes.items() if (info := _parent_and_cmdline(pid)) and info[1] == cmd]
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
+    """Poll ``predicate`` every 0.2 s; fail the test after ``timeout_s`` naming ``what``."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)

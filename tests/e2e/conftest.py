@@ -77,3 +77,16 @@ def grpc_client(grpc_url: str):
     client = grpcclient.InferenceServerClient(grpc_url)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def cat() -> bytes:
+    """A real photograph of a tabby cat as a JPEG."""
+    from imagefactory import cat_jpeg
+
+    return cat_jpeg()
+
+
+@pytest.fixture(scope="session")
+def labels(model_repository: Path) -> list[str]:
+    return (model_repository / "postprocess" / "labels.txt").read_text().splitlines()

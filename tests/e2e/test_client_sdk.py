@@ -43,16 +43,6 @@ def client(url):
 
 
 @pytest.fixture(scope="module")
-def cat() -> bytes:
-    return cat_jpeg()
-
-
-@pytest.fixture(scope="module")
-def labels(model_repository) -> list[str]:
-    return (model_repository / "postprocess" / "labels.txt").read_text().splitlines()
-
-
-@pytest.fixture(scope="module")
 def bare(http_url):
     return bare_answers(http_url)
 

@@ -16,16 +16,6 @@ from densenet_serve import MODELS
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def cat() -> bytes:
-    return cat_jpeg()
-
-
-@pytest.fixture(scope="module")
-def labels(model_repository) -> list[str]:
-    return (model_repository / "postprocess" / "labels.txt").read_text().splitlines()
-
-
 def test_all_models_ready_and_weights_reported(http_client):
     for model in MODELS:
         assert http_client.is_model_ready(model)

@@ -26,13 +26,6 @@ from densenet_serve.scratch import free_port
 pytestmark = pytest.mark.e2e
 
 
-def wait_for(predicate, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-
-
 def test_killed_stub_fails_the_health_check_and_the_watchdog_recovers(model_repository, tmp_path):
     http_port = free_port()
     url = f"127.0.0.1:{http_port}"
@@ -61,7 +54,7 @@ def test_killed_stub_fails_the_health_check_and_the_watchdog_recovers(model_repo
             stderr=subprocess.STDOUT,
         )
     try:
-        wait_for(lambda: b"Press Ctrl-C to stop" in log.read_bytes(), 300, "READY")
+        processes.wait_for(lambda: b"Press Ctrl-C to stop" in log.read_bytes(), 300, "READY")
         assert check(url).healthy
         stubs = {
             pid: cmd
@@ -78,7 +71,9 @@ def test_killed_stub_fails_the_health_check_and_the_watchdog_recovers(model_repo
         with httpclient.InferenceServerClient(url) as client:
             assert client.is_model_ready("preprocess")
 
-        wait_for(lambda: b"all models READY again" in log.read_bytes(), 300, "the watchdog's restart")
+        processes.wait_for(
+            lambda: b"all models READY again" in log.read_bytes(), 300, "the watchdog's restart"
+        )
         assert check(url).healthy
         with httpclient.InferenceServerClient(url) as client:
             assert results(http_infer(client, [cat_jpeg()]))[2].shape == (1, 5)

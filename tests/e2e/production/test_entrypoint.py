@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 
@@ -83,13 +82,6 @@ def test_serves_the_weights_the_repository_script_recorded(production_server):
     assert weights.startswith("seeded-random")
 
 
-def wait_for(predicate, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-
-
 def test_watchdog_stops_a_server_whose_inferences_fail(production_environment, tmp_path):
     server = start_production_server(
         production_environment, tmp_path / "log", watchdog_interval=1, watchdog_failures=2
@@ -118,5 +110,5 @@ def test_sigterm_stops_cleanly_with_nothing_left(production_environment, tmp_pat
     assert check(server.http).healthy
     server.process.send_signal(signal.SIGTERM)  # docker stop
     assert server.process.wait(timeout=60) == 0
-    wait_for(lambda: not processes.alive(children), 30, "tritonserver and its stubs to exit")
+    processes.wait_for(lambda: not processes.alive(children), 30, "tritonserver and its stubs to exit")
     server.stop()
