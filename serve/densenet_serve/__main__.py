@@ -132,17 +132,22 @@ def supervise(server: TritonServer, interval: float, failures: int, ready_timeou
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     token = {"admin_token": args.admin_token} if args.admin_token else {}
-    options = ServerOptions(
-        model_repository=args.model_repository.resolve(),
-        http_port=args.http_port,
-        grpc_port=args.grpc_port,
-        metrics_port=args.metrics_port,
-        host=args.host,
-        model_config_name=args.model_config_name or None,
-        log_verbose=args.log_verbose,
-        extra_args=tuple(args.extra),
-        **token,
-    )
+    try:
+        options = ServerOptions(
+            model_repository=args.model_repository.resolve(),
+            http_port=args.http_port,
+            grpc_port=args.grpc_port,
+            metrics_port=args.metrics_port,
+            host=args.host,
+            model_config_name=args.model_config_name or None,
+            log_verbose=args.log_verbose,
+            extra_args=tuple(args.extra),
+            **token,
+        )
+    except ServeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
     # SIGTERM behaves like Ctrl-C: both unwind to the clean stop below, whatever the phase.
     # SIGINT is set explicitly too: a shell starts background jobs with it ignored.
     signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -46,6 +46,13 @@ class ServerOptions:
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     extra_args: tuple[str, ...] = field(default_factory=tuple)
 
+    def __post_init__(self) -> None:
+        if len(self.admin_token) < 16 or any(c in self.admin_token for c in ",:= \t\n"):
+            # ',', ':' and '=' delimit Triton's --http-restricted-api value; short tokens are guessable.
+            raise ServerSetupError(
+                "the admin token needs at least 16 characters and no ',', ':', '=' or spaces"
+            )
+
     def command(self, dist: TritonDistribution, backend_dir: Path) -> list[str]:
         args = [
             str(dist.binary),

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from densenet_serve import ServerOptions, find_distribution
+from densenet_serve import ServerOptions, ServerSetupError, find_distribution
 from densenet_serve.__main__ import build_parser
 from densenet_serve.distribution import stage_backends
 from densenet_serve.server import server_environment
@@ -78,3 +78,15 @@ def test_bad_port_in_environment_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("HTTP_PORT", "eighty")
     with pytest.raises(SystemExit, match="HTTP_PORT='eighty' is not a port number"):
         build_parser()
+
+
+@pytest.mark.parametrize(
+    "token", ["short", "has,comma-in-it-123", "has:colon-in-it-1234", "a=b-0123456789abcdef"]
+)
+def test_unsafe_admin_tokens_are_refused(tmp_path, token):
+    with pytest.raises(ServerSetupError, match="admin token"):
+        ServerOptions(model_repository=tmp_path, admin_token=token)
+
+
+def test_default_admin_token_is_random(tmp_path):
+    assert ServerOptions(tmp_path).admin_token != ServerOptions(tmp_path).admin_token
