@@ -90,3 +90,17 @@ def cat() -> bytes:
 @pytest.fixture(scope="session")
 def labels(model_repository: Path) -> list[str]:
     return (model_repository / "postprocess" / "labels.txt").read_text().splitlines()
+
+
+@pytest.fixture(params=["http", "grpc"])
+def client_url(request: pytest.FixtureRequest, http_url: str, grpc_url: str) -> str:
+    """The server's address with its scheme, once per protocol (for the client SDK's tests)."""
+    return f"{request.param}://{http_url if request.param == 'http' else grpc_url}"
+
+
+@pytest.fixture(scope="session")
+def bare(http_url: str):
+    """The answers of bare tritonclient calls, the SDK tests' reference."""
+    from clientcheck import bare_answers
+
+    return bare_answers(http_url)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tritonclient.grpc
 import tritonclient.http
-from clientcheck import Gauge, assert_same, bare_answers, ids_and_scores, mixed_images
+from clientcheck import Gauge, assert_same, ids_and_scores, mixed_images
 from imagefactory import cat_jpeg, encode, photo, png_bomb, sized_jpeg
 
 from densenet_client import (
@@ -31,20 +31,10 @@ from densenet_serve.scratch import free_port
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(params=["http", "grpc"])
-def url(request, http_url, grpc_url) -> str:
-    return f"{request.param}://{http_url if request.param == 'http' else grpc_url}"
-
-
 @pytest.fixture
-def client(url):
-    with DenseNetClient(url, request_timeout_s=60) as client:
+def client(client_url):
+    with DenseNetClient(client_url, request_timeout_s=60) as client:
         yield client
-
-
-@pytest.fixture(scope="module")
-def bare(http_url):
-    return bare_answers(http_url)
 
 
 def test_classify_answers_what_bare_tritonclient_answers(client, cat, bare, labels):
@@ -78,22 +68,22 @@ def test_a_pil_image_is_classified_as_its_exact_pixels(client, bare):
     assert_same(client.classify(image), bare(encode(image, "PNG")))  # any lossless encoding: same pixels
 
 
-def test_top_k_per_call_and_per_client(url, client, cat, bare):
+def test_top_k_per_call_and_per_client(client_url, client, cat, bare):
     assert [len(client.classify(cat, top_k=k)) for k in (1, 3, 1000)] == [1, 3, 1000]
     everything = client.classify(cat, top_k=1000)
     assert sorted(p.class_id for p in everything) == list(range(1000))
     assert sum(p.probability for p in everything) == pytest.approx(1.0, rel=1e-4)
-    with DenseNetClient(url, top_k=2) as two:
+    with DenseNetClient(client_url, top_k=2) as two:
         assert_same(two.classify(cat), bare(cat, 2))
         assert len(two.classify(cat, top_k=4)) == 4
 
 
 @pytest.fixture
-def gauge(url, monkeypatch) -> Gauge:
+def gauge(client_url, monkeypatch) -> Gauge:
     gauge = Gauge()
     cls = (
         tritonclient.http.InferenceServerClient
-        if url.startswith("http")
+        if client_url.startswith("http")
         else tritonclient.grpc.InferenceServerClient
     )
     monkeypatch.setattr(cls, "infer", gauge.wrap(cls.infer))
@@ -167,9 +157,9 @@ def test_health_and_metadata(client):
     ids=["not-an-image", "truncated", "bomb"],
 )
 def test_a_bad_image_is_invalid_image_with_the_servers_reason_and_is_not_retried(
-    url, image, reason, gauge, cat
+    client_url, image, reason, gauge, cat
 ):
-    with DenseNetClient(url, retry=RetryPolicy(attempts=5)) as client:
+    with DenseNetClient(client_url, retry=RetryPolicy(attempts=5)) as client:
         with pytest.raises(InvalidImage, match=reason) as caught:
             client.classify(image)
         assert gauge.calls == 1
@@ -179,8 +169,8 @@ def test_a_bad_image_is_invalid_image_with_the_servers_reason_and_is_not_retried
         assert len(client.classify(cat)) == 5  # nobody else harmed
 
 
-def test_an_unknown_model_is_model_not_ready(url, cat):
-    with DenseNetClient(url, model="no_such_model") as client:
+def test_an_unknown_model_is_model_not_ready(client_url, cat):
+    with DenseNetClient(client_url, model="no_such_model") as client:
         with pytest.raises(ModelNotReady, match="unknown model"):
             client.classify(cat)
         with pytest.raises(ModelNotReady):
@@ -191,16 +181,16 @@ def test_an_unknown_model_is_model_not_ready(url, cat):
             client.wait_until_ready(timeout_s=0.2, poll_s=0.1)
 
 
-def test_a_tiny_request_timeout_is_timeout_not_retried(url, gauge, cat):
+def test_a_tiny_request_timeout_is_timeout_not_retried(client_url, gauge, cat):
     large = encode(photo("astronaut.png").resize((1600, 1600)), "PNG")
-    with DenseNetClient(url, request_timeout_s=0.02, retry=RetryPolicy(attempts=5)) as client:
+    with DenseNetClient(client_url, request_timeout_s=0.02, retry=RetryPolicy(attempts=5)) as client:
         started = time.monotonic()
         with pytest.raises(Timeout, match=r"within 0\.02s") as caught:
             client.classify(large)
         assert time.monotonic() - started < 2
         assert gauge.calls == 1
         assert isinstance(caught.value, TimeoutError)
-    with DenseNetClient(url) as client:
+    with DenseNetClient(client_url) as client:
         assert client.is_ready()
         assert len(client.classify(cat)) == 5
 
