@@ -32,9 +32,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-# Endpoints that change or reveal server state (same set as the embedded launcher's RESTRICTED_APIS).
-RESTRICTED_APIS = "model-repository,shared-memory,statistics,trace,logging"
-ADMIN_HEADER = "admin-token"
+# The restricted endpoints and their header are the embedded launcher's: one definition for both.
+from densenet_serve.server import ADMIN_HEADER, RESTRICTED_APIS
+
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9._~+/-]{16,}")  # no ',', ':' or '=': they delimit the flag
 EXIT_TIMEOUT_S = 30
 # After failed health inferences a stub is dead and its model never finishes unloading: tritonserver
@@ -63,7 +63,7 @@ def admin_token() -> str:
 
 
 def command(token: str, extra: list[str]) -> list[str]:
-    restriction = f"{RESTRICTED_APIS}:{ADMIN_HEADER}={token}"
+    restriction = f"{','.join(RESTRICTED_APIS)}:{ADMIN_HEADER}={token}"
     return [
         os.environ.get("TRITONSERVER", "/opt/tritonserver/bin/tritonserver"),
         f"--model-repository={os.environ.get('MODEL_REPOSITORY', '/models')}",

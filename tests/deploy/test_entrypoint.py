@@ -82,11 +82,6 @@ def test_flags(entrypoint, monkeypatch):
     assert command[-1] == "--log-verbose=1"
 
 
-def test_restricted_apis_match_the_embedded_launcher(entrypoint):
-    assert entrypoint.RESTRICTED_APIS.split(",") == list(RESTRICTED_APIS)
-    assert entrypoint.ADMIN_HEADER == ADMIN_HEADER
-
-
 def test_watchdog_address_follows_the_http_port(entrypoint):
     assert entrypoint.http_address([]) == "127.0.0.1:8000"
     assert entrypoint.http_address(["--http-port=9000", "--http-port=9100"]) == "127.0.0.1:9100"
