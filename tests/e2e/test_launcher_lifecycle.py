@@ -13,7 +13,7 @@ from pathlib import Path
 import processes
 import pytest
 
-from densenet_serve import ServerExitedError, ServerOptions, TritonServer
+from densenet_serve import MODELS, ServerExitedError, ServerOptions, TritonServer
 from densenet_serve.scratch import free_port
 
 pytestmark = pytest.mark.e2e
@@ -58,7 +58,11 @@ def test_signal_stops_server_and_stubs(model_repository, tmp_path, signum, preex
     assert f"127.0.0.1:{ports['HTTP_PORT']}/v2/models/densenet_ensemble/infer" in output
     children = processes.descendants(process.pid)
     assert any("tritonserver" in c for c in children.values())
-    assert sum("triton_python_backend_stub" in c for c in children.values()) == 3
+    stubs = [c for c in children.values() if "triton_python_backend_stub" in c]
+    # One stub per instance: preprocess, postprocess and densenet's two (configs/cpu.pbtxt).
+    assert sorted(m for c in stubs for m in MODELS if f"/{m}/1/model.py" in c) == sorted(
+        ["preprocess", "postprocess", "densenet", "densenet"]
+    )
     process.send_signal(signum)
     assert process.wait(timeout=60) == 0
     assert processes.alive(children) == [], "processes outlived the launcher"

@@ -1,13 +1,19 @@
 """CPU variant of `densenet` (configs/cpu.pbtxt): ONNX Runtime inside the python backend."""
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import onnx
 import onnxruntime as ort
 import triton_python_backend_utils as pb_utils
+
+from densenet_serve.placement import (
+    cpu_instance_placements,
+    instance_index,
+    ort_session_options,
+    pin_process,
+)
 
 WEIGHTS_KEY, SOURCE_SHA256_KEY = "weights", "source_sha256"
 
@@ -41,16 +47,17 @@ class TritonPythonModel:
                 f"{path.name} is missing from densenet/{args['model_version']}: run `make model`"
             )
         _check_weights(path, parameters)
-        cpus = len(os.sched_getaffinity(0))
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = int(parameters.get("intra_op_num_threads", "0")) or cpus
-        options.inter_op_num_threads = int(parameters.get("inter_op_num_threads", "1"))
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        spinning = "1" if parameters.get("allow_spinning", "false").lower() == "true" else "0"
-        options.add_session_config_entry("session.intra_op.allow_spinning", spinning)
-        options.add_session_config_entry("session.inter_op.allow_spinning", spinning)
+        index, instances = instance_index(model_config, args["model_instance_name"])
+        placement = cpu_instance_placements(parameters, instances)[index]
+        if placement.cpus is not None:
+            pin_process(placement.cpus)
+        options = ort_session_options(parameters, placement.threads)
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        pinned = f"pinned to CPUs {list(placement.cpus)}" if placement.cpus is not None else "not pinned"
+        pb_utils.Logger.log_info(
+            f"{args['model_instance_name']}: instance {index + 1} of {instances}, "
+            f"{placement.threads} ONNX Runtime thread(s), {pinned}"
+        )
         self._input = pb_utils.get_input_config_by_name(model_config, "data_0")["name"]
         self._output = pb_utils.get_output_config_by_name(model_config, "fc6_1")["name"]
         names = ([i.name for i in self._session.get_inputs()], [o.name for o in self._session.get_outputs()])
@@ -58,7 +65,7 @@ class TritonPythonModel:
             raise ValueError(f"{path.name} has inputs/outputs {names}, the config expects data_0 -> fc6_1")
 
     def execute(self, requests):
-        # One ONNX Runtime run for every request the dynamic batcher grouped, then split back.
+        # Requests handed over together (when dynamic batching is configured) share one run.
         batches = [pb_utils.get_input_tensor_by_name(r, self._input).as_numpy() for r in requests]
         logits = self._session.run([self._output], {self._input: np.concatenate(batches)})[0]
         responses, start = [], 0

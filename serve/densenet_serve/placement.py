@@ -1,0 +1,117 @@
+"""Where a CPU model instance runs: its share of the server's CPUs and its ONNX Runtime threads.
+
+On a small CPU host one single-threaded ONNX Runtime session per core beats one session whose
+intra-op threads span all cores (no barrier between threads, no spinning, a warm cache per
+core); `make bench` measures both. These functions are pure so the choice is unit-tested; the
+CPU `densenet` model.py applies them in `initialize`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+
+
+@dataclass(frozen=True)
+class Placement:
+    threads: int  # ONNX Runtime intra-op threads of this instance's session
+    cpus: tuple[int, ...] | None  # CPUs this instance is pinned to; None: not pinned
+
+
+def cpu_quota(cpu_max: str) -> int | None:
+    """Whole CPUs allowed by a cgroup v2 ``cpu.max`` line ("max 100000" or "150000 100000")."""
+    quota, _, period = cpu_max.strip().partition(" ")
+    if quota == "max" or not period:
+        return None
+    return max(1, math.ceil(int(quota) / int(period)))
+
+
+def available_cpus(
+    affinity: Sequence[int] | None = None, cpu_max: str | None = None
+) -> tuple[tuple[int, ...], int]:
+    """The CPUs this process may run on, and how many of them it may keep busy at once.
+
+    In a container limited by a CPU quota (Kubernetes `limits.cpu`) the affinity still lists every
+    host CPU; sizing thread pools by it would oversubscribe the quota many times over.
+    """
+    cpus = tuple(sorted(os.sched_getaffinity(0) if affinity is None else affinity))
+    if cpu_max is None:
+        try:
+            cpu_max = CGROUP_CPU_MAX.read_text()
+        except OSError:
+            cpu_max = "max"
+    quota = cpu_quota(cpu_max)
+    return cpus, min(len(cpus), quota) if quota else len(cpus)
+
+
+def instance_index(model_config: Mapping, instance_name: str) -> tuple[int, int]:
+    """(index of this instance among all the model's CPU instances, their number).
+
+    Triton names instances ``<group name>_<index in group>``; groups are numbered in config order.
+    """
+    groups = [g for g in model_config.get("instance_group", []) if g.get("kind", "KIND_CPU") == "KIND_CPU"]
+    total = sum(int(g.get("count", 1)) for g in groups) or 1
+    offset = 0
+    for group in groups:
+        name = group.get("name", "")
+        match = re.fullmatch(re.escape(name) + r"_(\d+)", instance_name) if name else None
+        if match:
+            return offset + int(match.group(1)), total
+        offset += int(group.get("count", 1))
+    match = re.search(r"_(\d+)$", instance_name)
+    return (int(match.group(1)) % total if match else 0), total
+
+
+def place(
+    cpus: Sequence[int], usable: int, instances: int, index: int, threads: int = 0, pin: bool = True
+) -> Placement:
+    """Share ``usable`` of ``cpus`` equally between ``instances``; ``threads=0`` takes the share.
+
+    Instance ``index`` is pinned to its own slice only when every instance can have one and the
+    CPUs are really this process's (no quota narrower than the affinity): pinning to CPUs shared
+    with other containers, or two instances to one CPU, only adds contention.
+    """
+    if not cpus or usable < 1 or instances < 1 or not 0 <= index < instances:
+        raise ValueError(f"cannot place instance {index} of {instances} on {usable} of CPUs {list(cpus)}")
+    share = max(1, usable // instances)
+    threads = threads or share
+    exclusive = usable == len(cpus) and instances * share <= len(cpus)
+    if not (pin and exclusive):
+        return Placement(threads, None)
+    return Placement(threads, tuple(cpus[index * share : (index + 1) * share]))
+
+
+def pin_process(cpus: Sequence[int]) -> None:
+    """Pin every thread of this process (ONNX Runtime's pool is created later and inherits it)."""
+    for task in os.listdir("/proc/self/task"):
+        os.sched_setaffinity(int(task), set(cpus))
+
+
+def cpu_instance_placements(parameters: Mapping[str, str], instances: int) -> list[Placement]:
+    """Every instance's placement as the CPU config's parameters ask (``intra_op_num_threads``,
+    ``pin_instances``), on the CPUs this process may use."""
+    cpus, usable = available_cpus()
+    threads = int(parameters.get("intra_op_num_threads", "0"))
+    pin = parameters.get("pin_instances", "false").lower() == "true"
+    return [place(cpus, usable, instances, i, threads=threads, pin=pin) for i in range(instances)]
+
+
+def ort_session_options(parameters: Mapping[str, str], threads: int):
+    """ONNX Runtime session options for one CPU instance, from the CPU config's parameters."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = int(parameters.get("inter_op_num_threads", "1"))
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    spinning = "1" if parameters.get("allow_spinning", "false").lower() == "true" else "0"
+    options.add_session_config_entry("session.intra_op.allow_spinning", spinning)
+    options.add_session_config_entry("session.inter_op.allow_spinning", spinning)
+    return options

@@ -1,0 +1,135 @@
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from densenet_build.pbtxt import parse_model_config
+from densenet_serve.placement import (
+    Placement,
+    available_cpus,
+    cpu_quota,
+    instance_index,
+    ort_session_options,
+    pin_process,
+    place,
+)
+
+CPU_CONFIG = Path(__file__).resolve().parents[3] / "model_repository/densenet/configs/cpu.pbtxt"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [("max 100000", None), ("200000 100000", 2), ("150000 100000", 2), ("50000 100000", 1), ("max", None)],
+)
+def test_cpu_quota_rounds_up_to_whole_cpus(line, expected):
+    assert cpu_quota(line + "\n") == expected
+
+
+def test_available_cpus_is_capped_by_the_quota_not_the_affinity():
+    assert available_cpus(range(64), "400000 100000") == (tuple(range(64)), 4)
+    assert available_cpus([3, 1], "max 100000") == ((1, 3), 2)
+    cpus, usable = available_cpus()
+    assert set(cpus) == os.sched_getaffinity(0)
+    assert 1 <= usable <= len(cpus)
+
+
+def test_one_single_threaded_instance_per_core():
+    assert [place([0, 1], 2, 2, i) for i in range(2)] == [Placement(1, (0,)), Placement(1, (1,))]
+
+
+def test_instances_share_bigger_hosts_in_contiguous_slices():
+    cpus = list(range(8, 16))
+    assert [place(cpus, 8, 2, i) for i in range(2)] == [
+        Placement(4, (8, 9, 10, 11)),
+        Placement(4, (12, 13, 14, 15)),
+    ]
+    assert place(range(5), 5, 2, 1) == Placement(2, (2, 3))  # the odd CPU stays free for the rest
+
+
+def test_one_instance_takes_every_cpu():
+    assert place([0, 1], 2, 1, 0) == Placement(2, (0, 1))
+
+
+def test_explicit_threads_are_kept():
+    assert place([0, 1, 2, 3], 4, 2, 1, threads=3) == Placement(3, (2, 3))
+
+
+@pytest.mark.parametrize(
+    ("cpus", "usable", "instances", "pin", "why"),
+    [
+        ([0, 1], 2, 3, True, "more instances than CPUs"),
+        (list(range(64)), 2, 2, True, "a quota: the CPUs are shared with other containers"),
+        ([0, 1], 2, 2, False, "pinning turned off"),
+    ],
+)
+def test_no_pinning_where_it_cannot_give_each_instance_its_own_cpus(cpus, usable, instances, pin, why):
+    placement = place(cpus, usable, instances, 0, pin=pin)
+    assert placement.cpus is None, why
+    assert placement.threads == max(1, usable // instances)
+
+
+@pytest.mark.parametrize(("instances", "index"), [(0, 0), (2, 2), (2, -1)])
+def test_impossible_placements_are_refused(instances, index):
+    with pytest.raises(ValueError, match="cannot place"):
+        place([0, 1], 2, instances, index)
+
+
+def test_instance_index_counts_across_groups():
+    config = {
+        "instance_group": [
+            {"name": "densenet_0", "kind": "KIND_CPU", "count": 2},
+            {"name": "densenet_1", "kind": "KIND_CPU", "count": 3},
+        ]
+    }
+    assert instance_index(config, "densenet_0_1") == (1, 5)
+    assert instance_index(config, "densenet_1_0") == (2, 5)
+    assert instance_index(config, "densenet_1_2") == (4, 5)
+
+
+def test_instance_index_without_group_names():
+    assert instance_index({"instance_group": [{"count": 2}]}, "densenet_0_1") == (1, 2)
+    assert instance_index({}, "densenet") == (0, 1)
+
+
+def test_the_cpu_config_on_two_cores_gives_each_instance_its_own_core():
+    config = parse_model_config(CPU_CONFIG.read_text())
+    parameters = {k: v.string_value for k, v in config.parameters.items()}
+    instances = sum(group.count for group in config.instance_group)
+    threads = int(parameters["intra_op_num_threads"])
+    pin = parameters["pin_instances"] == "true"
+    placements = [place([0, 1], 2, instances, i, threads=threads, pin=pin) for i in range(instances)]
+    assert placements == [Placement(1, (0,)), Placement(1, (1,))]
+    assert not config.HasField("dynamic_batching")  # single-threaded sessions gain nothing from it
+
+
+def test_session_options_follow_the_parameters():
+    options = ort_session_options({"inter_op_num_threads": "1", "allow_spinning": "false"}, 3)
+    assert (options.intra_op_num_threads, options.inter_op_num_threads) == (3, 1)
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
+def test_pin_process_pins_threads_started_before_and_after():
+    seen: dict[str, set[int]] = {}
+    started, release = threading.Event(), threading.Event()
+
+    def before():
+        started.set()
+        release.wait(10)
+        seen["before"] = os.sched_getaffinity(0)
+
+    original = os.sched_getaffinity(0)
+    target = {min(original)}
+    thread = threading.Thread(target=before)
+    thread.start()
+    started.wait(10)
+    try:
+        pin_process(target)
+        release.set()
+        thread.join(10)
+        after = threading.Thread(target=lambda: seen.setdefault("after", os.sched_getaffinity(0)))
+        after.start()
+        after.join(10)
+    finally:
+        pin_process(original)
+    assert seen == {"before": target, "after": target}
