@@ -7,13 +7,15 @@ SOURCE ?= auto            # model source for `make model`: auto (download, else 
 MODEL := model_repository/densenet/1/model.onnx
 PYTEST_ARGS ?=
 
-.PHONY: help venv dev model serve test test-long lint format clean bench bench-preprocess engine
+.PHONY: help venv dev model serve test test-long lint format clean bench bench-preprocess bench-corpus perf-analyzer engine
 
 help:
 	@echo "make serve   install, obtain the model, start Triton (CPU) on :8000/:8001/:8002"
 	@echo "make test    install test tools and run every test (unit + end-to-end on a real server)"
 	@echo "make model   (re)obtain the ONNX model: SOURCE=auto|zoo|seeded"
 	@echo "make lint    ruff"
+	@echo "make bench   the ensemble against the in-process ONNX Runtime limit (BENCH_ARGS=--quick: 2 min)"
+	@echo "make bench-corpus  the benchmark's JPEGs and perf_analyzer input data (GPU recipe, README)"
 	@echo "make engine  TensorRT plan for this GPU (in NVIDIA's tensorrt image): PRECISION=fp16|fp32|int8"
 
 $(BIN)/python:
@@ -59,6 +61,15 @@ bench: $(VENV)/.dev $(MODEL)
 
 bench-preprocess: $(VENV)/.dev
 	$(BIN)/python tests/benchmarks/bench_preprocess.py
+
+# The benchmark's JPEGs and their perf_analyzer input data, for the GPU recipe (README).
+bench-corpus: $(VENV)/.dev
+	$(BIN)/python tests/benchmarks/bench_ensemble.py --write-corpus bench-results/corpus
+	$(BIN)/python tests/benchmarks/bench_perf_analyzer.py input-data bench-results/corpus bench-results/images.json
+
+# A local perf_analyzer (needs libb64-0d) so `make test` also runs the GPU recipe on the CPU server.
+perf-analyzer: $(VENV)/.dev
+	bash tests/tools/install-perf-analyzer.sh .cache/perf-analyzer $(BIN)/python
 
 # ONNX -> TensorRT plan for the GPU this runs on, installed as densenet/1/model_sm<XY>.plan. Runs in
 # NVIDIA's tensorrt image (README: "GPU: building the TensorRT plan"); each line is one

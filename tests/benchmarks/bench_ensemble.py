@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -26,23 +24,22 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: imagefactory, ports
 
+from bench_report import Window, model_stats, stable, stats_delta, write_reports
 from imagefactory import encode, photo
 
-from densenet_serve import MODELS, ServerOptions, TritonServer
+from densenet_serve import ServerOptions, TritonServer
 from densenet_serve.placement import Placement, cpu_instance_placements, ort_session_options
 from densenet_serve.scratch import free_port
 from densenet_serve.server import ADMIN_HEADER
 from preprocess import PreprocessConfig, Preprocessor
 
 REPO = Path(__file__).resolve().parents[2]
-TARGETS = {"throughput_over_limit": 0.95, "overhead_ms_at_c1": 1.5, "p99_over_p50_at_best": 1.3}
 CORPUS_SPEC = [  # (photo, width, height): varied sizes and aspect ratios, all real photographs
     ("chelsea.png", 451, 300),
     ("coffee.png", 600, 400),
@@ -57,26 +54,6 @@ CORPUS_SPEC = [  # (photo, width, height): varied sizes and aspect ratios, all r
 
 def corpus() -> list[bytes]:
     return [encode(photo(name).resize((w, h)), "JPEG", quality=90) for name, w, h in CORPUS_SPEC]
-
-
-@dataclass
-class Window:
-    images_per_s: float
-    latencies_ms: list[float] = field(default_factory=list)
-
-    def percentile(self, q: float) -> float:
-        return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else float("nan")
-
-
-def stable(windows: list[Window], tolerance: float = 0.10) -> bool:
-    """perf_analyzer's rule: the last three windows agree on throughput and p99 within 10%."""
-    if len(windows) < 3:
-        return False
-    last = windows[-3:]
-    for values in ([w.images_per_s for w in last], [w.percentile(99) for w in last]):
-        if min(values) <= 0 or max(values) / min(values) > 1 + tolerance:
-            return False
-    return True
 
 
 # --- 1. the in-process ONNX Runtime limit -------------------------------------------------------
@@ -98,12 +75,17 @@ class ClosedLoop:
     def __init__(self, workers: list[Callable[[], Callable[[], int]]]) -> None:
         self.records: list[tuple[float, float, int]] = []  # (completion time, latency, images)
         self.errors = 0
+        self.failures: list[Exception] = []
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._threads = [threading.Thread(target=self._run, args=(w,), daemon=True) for w in workers]
 
     def _run(self, make_work: Callable[[], Callable[[], int]]) -> None:
-        work = make_work()
+        try:
+            work = make_work()
+        except Exception as error:  # a worker that cannot start is reported, not waited for
+            self.failures.append(error)
+            return
         while not self._stop.is_set():
             started = time.perf_counter()
             try:
@@ -164,6 +146,8 @@ def sessions_throughput(
 
     with ClosedLoop([worker(options, cpus) for options, cpus in sessions]) as loop:
         while len(loop.records) < 2 * len(sessions):  # every session loaded and warm
+            if loop.failures:
+                raise RuntimeError(f"an ONNX Runtime session did not start: {loop.failures[0]}")
             time.sleep(0.1)
         loop.window(min(window_s, 2.0))
         windows, ok = loop.windows(window_s, max_windows)
@@ -203,7 +187,7 @@ def ort_limit(
         "stable": ok,
     }
     print(f"  not the limit: the config's {layout['layout']}, batch 1: {ips:6.1f} images/s", flush=True)
-    return {"points": results, "best": best, "config_layout": layout}
+    return {"name": "In-process ONNX Runtime limit", "points": results, "best": best, "config_layout": layout}
 
 
 # --- 2./3. the ensemble on the server -----------------------------------------------------------
@@ -235,37 +219,6 @@ def client_worker(
         return request
 
     return make_work
-
-
-def model_stats(client, headers: dict[str, str]) -> dict[str, dict]:
-    stats = {}
-    for model in MODELS:
-        s = client.get_inference_statistics(model, headers=headers)["model_stats"][0]
-        inference = s["inference_stats"]
-        stats[model] = {
-            "requests": inference["success"]["count"],
-            "executions": s["execution_count"],
-            "inferences": s["inference_count"],
-            "queue_ns": inference["queue"]["ns"],
-            "compute_ns": sum(
-                inference[k]["ns"] for k in ("compute_input", "compute_infer", "compute_output")
-            ),
-        }
-    return stats
-
-
-def stats_delta(before: dict, after: dict) -> dict[str, dict]:
-    delta = {}
-    for model in MODELS:
-        b, a = before[model], after[model]
-        requests = max(a["requests"] - b["requests"], 1)
-        executions = max(a["executions"] - b["executions"], 1)
-        delta[model] = {
-            "queue_ms_per_request": (a["queue_ns"] - b["queue_ns"]) / requests / 1e6,
-            "compute_ms_per_request": (a["compute_ns"] - b["compute_ns"]) / requests / 1e6,
-            "avg_batch": (a["inferences"] - b["inferences"]) / executions,
-        }
-    return delta
 
 
 def ensemble_points(
@@ -301,7 +254,7 @@ def ensemble_points(
                 "p95_ms": float(np.percentile(latencies, 95)),
                 "p99_ms": float(np.percentile(latencies, 99)),
                 "stable": ok,
-                "errors": load.errors,
+                "errors": load.errors + len(load.failures),
                 "models": stats_delta(before, after),
             }
             points.append(point)
@@ -314,107 +267,6 @@ def ensemble_points(
 
 
 # --- 4. ratios and reports ----------------------------------------------------------------------
-
-
-def summarize(limit: dict, points: list[dict]) -> dict:
-    best = max(points, key=lambda p: p["images_per_s"])
-    summary = {
-        "limit_images_per_s": limit["best"]["images_per_s"],
-        "best_point": {k: best[k] for k in ("protocol", "concurrency", "images_per_s", "p50_ms", "p99_ms")},
-        "throughput_over_limit": best["images_per_s"] / limit["best"]["images_per_s"],
-        # Not a target: the pipeline's cost against the same densenet layout without a server.
-        "throughput_over_config_layout": best["images_per_s"] / limit["config_layout"]["images_per_s"],
-        "p99_over_p50_at_best": best["p99_ms"] / best["p50_ms"],
-        "overhead_ms_at_c1": {},
-    }
-    for p in points:
-        if p["concurrency"] == 1:
-            compute = sum(
-                p["models"][m]["compute_ms_per_request"] for m in ("preprocess", "densenet", "postprocess")
-            )
-            # Triton's statistics are means, so the overhead compares them with the mean latency.
-            summary["overhead_ms_at_c1"][p["protocol"]] = p["mean_ms"] - compute
-    overhead = min(summary["overhead_ms_at_c1"].values()) if summary["overhead_ms_at_c1"] else float("nan")
-    summary["targets"] = {
-        "throughput_over_limit": (summary["throughput_over_limit"], ">=", TARGETS["throughput_over_limit"]),
-        "overhead_ms_at_c1": (overhead, "<=", TARGETS["overhead_ms_at_c1"]),
-        "p99_over_p50_at_best": (summary["p99_over_p50_at_best"], "<=", TARGETS["p99_over_p50_at_best"]),
-    }
-    return summary
-
-
-def _queue_compute(model: dict, digits: int = 1) -> str:
-    return f"{model['queue_ms_per_request']:.{digits}f} / {model['compute_ms_per_request']:.{digits}f}"
-
-
-def markdown(machine: str, limit: dict, points: list[dict], summary: dict) -> str:
-    lines = [
-        f"Machine: {machine}",
-        "",
-        f"In-process ONNX Runtime limit: **{summary['limit_images_per_s']:.1f} images/s** "
-        f"({limit['best']['options']}, batch {limit['best']['batch']})",
-        "",
-        f"Not the limit: the CPU config's layout in-process ({limit['config_layout']['layout']}): "
-        f"{limit['config_layout']['images_per_s']:.1f} images/s; the best ensemble point reaches "
-        f"{summary['throughput_over_config_layout']:.2f} of it (preprocessing shares the same cores).",
-        "",
-        "| protocol | concurrency | images/s | p50 ms | p95 ms | p99 ms | preprocess queue/compute ms "
-        "| densenet queue/compute ms (avg batch) | postprocess queue/compute ms |",
-        "|---|---:|---:|---:|---:|---:|---|---|---|",
-    ]
-    for p in points:
-        m = p["models"]
-        lines.append(
-            f"| {p['protocol']} | {p['concurrency']} | {p['images_per_s']:.1f} | {p['p50_ms']:.1f} "
-            f"| {p['p95_ms']:.1f} | {p['p99_ms']:.1f} | {_queue_compute(m['preprocess'])} "
-            f"| {_queue_compute(m['densenet'])} ({m['densenet']['avg_batch']:.1f}) "
-            f"| {_queue_compute(m['postprocess'], 2)} |"
-        )
-    lines.append("")
-    for name, (value, relation, target) in summary["targets"].items():
-        met = value >= target if relation == ">=" else value <= target
-        lines.append(f"- {name}: {value:.2f} (target {relation} {target}): {'met' if met else 'MISSED'}")
-    return "\n".join(lines) + "\n"
-
-
-def plot(path: Path, limit: dict, points: list[dict]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    for protocol in sorted({p["protocol"] for p in points}):
-        mine = [p for p in points if p["protocol"] == protocol]
-        xs = [p["concurrency"] for p in mine]
-        left.plot(xs, [p["images_per_s"] for p in mine], marker="o", label=f"ensemble ({protocol})")
-        right.plot(xs, [p["p99_ms"] for p in mine], marker="o", label=f"p99 ({protocol})")
-    left.axhline(limit["best"]["images_per_s"], color="black", linestyle="--", label="ONNX Runtime limit")
-    left.axhline(
-        limit["config_layout"]["images_per_s"],
-        color="gray",
-        linestyle=":",
-        label="CPU config layout in-process",
-    )
-    left.set(xlabel="concurrency", ylabel="images/s", title="Throughput", xscale="log", ylim=(0, None))
-    right.set(xlabel="concurrency", ylabel="ms", title="p99 latency", xscale="log", ylim=(0, None))
-    for axis in (left, right):
-        axis.legend()
-        axis.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-
-
-def machine_description() -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    return f"{cpu}, {len(os.sched_getaffinity(0))} CPUs available, {platform.system()} {platform.release()}"
 
 
 def prepared_repository(workdir: Path, source: Path = REPO / "model_repository") -> Path:
@@ -444,7 +296,14 @@ def main(argv: list[str] | None = None) -> int:
         default=REPO / "model_repository",
         help="repository to copy and serve (default: this one, after `make model`)",
     )
+    parser.add_argument("--write-corpus", type=Path, metavar="DIR", help="write the JPEGs to DIR and stop")
     args = parser.parse_args(argv)
+    if args.write_corpus:
+        args.write_corpus.mkdir(parents=True, exist_ok=True)
+        for i, ((name, w, h), data) in enumerate(zip(CORPUS_SPEC, corpus(), strict=True)):
+            (args.write_corpus / f"{i}-{Path(name).stem}-{w}x{h}.jpg").write_bytes(data)
+        print(f"wrote {len(CORPUS_SPEC)} JPEGs to {args.write_corpus}")
+        return 0
     batches = (1, 2, 4, 8)
     if args.quick:
         args.concurrency, args.window, args.max_windows, batches = [1, 4], 1.0, 3, (1, 4)
@@ -477,19 +336,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.max_windows,
                 {ADMIN_HEADER: token},
             )
-    summary = summarize(limit, points)
-    machine = machine_description()
-    report = {
-        "machine": machine,
-        "limit": limit,
-        "points": points,
-        "summary": summary,
-        "corpus": [f"{n} {w}x{h}" for n, w, h in CORPUS_SPEC],
-    }
-    (args.output / "bench.json").write_text(json.dumps(report, indent=2))
-    table = markdown(machine, limit, points, summary)
-    (args.output / "bench.md").write_text(table)
-    plot(args.output / "bench.png", limit, points)
+    table = write_reports(args.output, limit, points, corpus=[f"{n} {w}x{h}" for n, w, h in CORPUS_SPEC])
     print("\n" + table)
     print(f"wrote {args.output}/bench.json, bench.md, bench.png")
     return 0
