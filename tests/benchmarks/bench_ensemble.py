@@ -97,6 +97,8 @@ class ClosedLoop:
             finished = time.perf_counter()
             with self._lock:
                 self.records.append((finished, finished - started, images))
+        if close := getattr(work, "close", None):
+            close()
 
     def __enter__(self) -> ClosedLoop:
         for thread in self._threads:
@@ -216,6 +218,7 @@ def client_worker(
             client.infer("densenet_ensemble", [tensor])
             return 1
 
+        request.close = client.close  # type: ignore[attr-defined]  # ClosedLoop calls it at the end
         return request
 
     return make_work

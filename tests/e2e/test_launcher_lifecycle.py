@@ -53,6 +53,15 @@ def start_launcher(
 def test_signal_stops_server_and_stubs(model_repository, tmp_path, signum, preexec_fn):
     log = tmp_path / "serve.log"
     process, ports = start_launcher(model_repository, log, preexec_fn)
+    try:
+        check_running_and_stop(process, ports, log, signum)
+    finally:
+        if process.poll() is None:  # a failed check must not leave a server behind
+            process.kill()
+            process.wait(60)
+
+
+def check_running_and_stop(process: subprocess.Popen, ports: dict[str, int], log: Path, signum: int) -> None:
     output = log.read_text()
     assert "densenet_ensemble is READY (seeded-random" in output
     assert f"127.0.0.1:{ports['HTTP_PORT']}/v2/models/densenet_ensemble/infer" in output

@@ -1,0 +1,40 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+from bench_layouts import LAYOUTS, layout_config, set_parameter
+
+from densenet_build.pbtxt import parse_model_config
+
+CPU_CONFIG = (Path(__file__).resolve().parents[3] / "model_repository/densenet/configs/cpu.pbtxt").read_text()
+
+
+def test_the_committed_layout_is_the_one_the_benchmark_calls_committed():
+    assert layout_config(CPU_CONFIG, *LAYOUTS["2-instances-pinned"]) == CPU_CONFIG
+
+
+@pytest.mark.parametrize("name", list(LAYOUTS))
+def test_every_layout_is_a_valid_config_with_its_settings(name):
+    instances, threads, pin, batching, spin = LAYOUTS[name]
+    config = parse_model_config(layout_config(CPU_CONFIG, *LAYOUTS[name]))
+    parameters = {k: v.string_value for k, v in config.parameters.items()}
+    assert [g.count for g in config.instance_group] == [instances]
+    assert config.HasField("dynamic_batching") == batching
+    assert (
+        parameters["intra_op_num_threads"],
+        parameters["pin_instances"],
+        parameters["allow_spinning"],
+    ) == (
+        str(threads),
+        str(pin).lower(),
+        str(spin).lower(),
+    )
+    assert parameters["weights"]  # everything else is kept
+
+
+def test_set_parameter_refuses_an_unknown_key():
+    with pytest.raises(ValueError, match="no parameter nope"):
+        set_parameter(CPU_CONFIG, "nope", "1")
