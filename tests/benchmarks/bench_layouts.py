@@ -33,6 +33,7 @@ LAYOUTS = {
     "2-instances-pinned": (2, 0, True, False, False),  # committed
     "2-instances-pinned-batching": (2, 0, True, True, False),
     "2-instances-2-threads": (2, 2, False, False, False),
+    "3-instances": (3, 0, True, False, False),  # on 2 CPUs: 1 thread each, pinning switches itself off
 }
 
 
