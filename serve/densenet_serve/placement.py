@@ -2,8 +2,8 @@
 
 On a small CPU host one single-threaded ONNX Runtime session per core beats one session whose
 intra-op threads span all cores (no barrier between threads, no spinning, a warm cache per
-core); `make bench` measures both. These functions are pure so the choice is unit-tested; the
-CPU `densenet` model.py applies them in `initialize`.
+core); tests/benchmarks/bench_layouts.py compares them. These functions are pure so the choice
+is unit-tested; the CPU `densenet` model.py applies them in `initialize`.
 """
 
 from __future__ import annotations
