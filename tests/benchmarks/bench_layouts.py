@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: processes
 
+import processes
 from bench_ensemble import ClosedLoop, client_worker, corpus, prepared_repository
 
 from densenet_serve import ServerOptions, TritonServer
@@ -57,34 +59,28 @@ def layout_config(config: str, instances: int, threads: int, pin: bool, batching
     return set_parameter(config, "allow_spinning", str(spin).lower())
 
 
-def cpu_seconds() -> dict[str, float]:
-    """CPU seconds used so far by each Triton process (stubs by instance name) and this one."""
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by this server's processes (stubs by instance name) and this one."""
+    processes_ = {server_pid: "tritonserver", os.getpid(): "load generator"}
+    for pid, command in processes.descendants(server_pid).items():
+        match = re.search(r" (\w+_\d+_\d+) ", command)
+        processes_[pid] = match.group(1) if match else command.split(" ", 1)[0]
     used: dict[str, float] = {}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
+    for pid, name in processes_.items():
         try:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if "triton_python_backend_stub" in command:
-            match = re.search(r" (\w+_\d+_\d+) ", command)
-            name = match.group(1) if match else "stub"
-        elif "/tritonserver " in command:
-            name = "tritonserver"
-        elif int(pid) == os.getpid():
-            name = "load generator"
-        else:
+        except OSError:  # exited meanwhile
             continue
         used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return used
 
 
-def measure(url: str, images: list[bytes], concurrency: int, window_s: float) -> dict:
+def measure(server_pid: int, url: str, images: list[bytes], concurrency: int, window_s: float) -> dict:
     with ClosedLoop([client_worker("http", url, images, i) for i in range(concurrency)]) as load:
         load.window(2.0)
-        before, started = cpu_seconds(), time.perf_counter()
+        before, started = cpu_seconds(server_pid), time.perf_counter()
         windows = [load.window(window_s) for _ in range(3)]
-        after, elapsed = cpu_seconds(), time.perf_counter() - started
+        after, elapsed = cpu_seconds(server_pid), time.perf_counter() - started
     latencies = [x for w in windows for x in w.latencies_ms]
     return {
         "images_per_s": statistics.median(w.images_per_s for w in windows),
@@ -121,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
                 with TritonServer(options, log_path=Path(workdir) / f"{name}.log") as server:
                     server.wait_ready(300)
                     for c in args.concurrency:
-                        r = measure(f"127.0.0.1:{options.http_port}", images, c, args.window)
+                        url = f"127.0.0.1:{options.http_port}"
+                        r = measure(server.process.pid, url, images, c, args.window)
                         cores = " ".join(f"{k} {v:.2f}" for k, v in r["cores"].items())
                         errors = f"  ERRORS {r['errors']}" if r["errors"] else ""
                         print(
