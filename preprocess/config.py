@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
+import numpy as np
 from PIL import Image
 
 from .errors import ConfigError
@@ -39,8 +40,10 @@ INTERPOLATIONS: dict[str, Image.Resampling] = {
 }
 
 # mean/std per channel in RGB order, applied to pixel values in [0, 255]: out = (x - mean) / std.
-# Each preset also names the channel order it is usually paired with.
+# Each also names the channel order it is usually paired with.
 SCALING_PRESETS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float], ChannelOrder]] = {
+    # DenseNet-Caffe (densenet-7's weights): BGR, B 103.94 / G 116.78 / R 123.68 subtracted, x 0.017
+    "densenet_caffe": ((123.68, 116.78, 103.94), (1 / 0.017,) * 3, ChannelOrder.BGR),
     # Triton image_client -s INCEPTION: x / 127.5 - 1
     "inception": ((127.5, 127.5, 127.5), (127.5, 127.5, 127.5), ChannelOrder.RGB),
     # torchvision: (x / 255 - mean) / std
@@ -49,25 +52,78 @@ SCALING_PRESETS: dict[str, tuple[tuple[float, float, float], tuple[float, float,
         (0.229 * 255, 0.224 * 255, 0.225 * 255),
         ChannelOrder.RGB,
     ),
-    # Caffe: BGR with the ImageNet mean subtracted, no scaling
+    # TensorFlow's EfficientNet-Lite: (x - 127) / 128
+    "efficientnet_lite": ((127.0, 127.0, 127.0), (128.0, 128.0, 128.0), ChannelOrder.RGB),
+    # Caffe VGG/ResNet: BGR with the ImageNet mean subtracted, no scaling
     "caffe": ((123.68, 116.779, 103.939), (1.0, 1.0, 1.0), ChannelOrder.BGR),
     "none": ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0), ChannelOrder.RGB),
 }
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Everything a model's weights expect of their input: geometry, scaling and channel order."""
+
+    resize_mode: ResizeMode
+    scaling: str  # a key of SCALING_PRESETS
+    resize_size: int = 256
+    interpolation: str = "bilinear"
+    output_size: tuple[int, int] = (224, 224)
+    description: str = ""
+
+    @property
+    def mean(self) -> tuple[float, float, float]:
+        return SCALING_PRESETS[self.scaling][0]
+
+    @property
+    def std(self) -> tuple[float, float, float]:
+        return SCALING_PRESETS[self.scaling][1]
+
+    @property
+    def channel_order(self) -> ChannelOrder:
+        return SCALING_PRESETS[self.scaling][2]
+
+
+# Named recipes: `preset` in the config picks one; any key set beside it overrides that part.
+# "Shorter side 256, centre crop 224" is the ILSVRC evaluation geometry these weights were scored with.
+PRESETS: dict[str, Preset] = {
+    "densenet_caffe": Preset(
+        ResizeMode.SHORTER_SIDE_CROP,
+        "densenet_caffe",
+        description="densenet-7 (DenseNet-Caffe weights): BGR, minus B 103.94 G 116.78 R 123.68, x 0.017",
+    ),
+    "inception": Preset(
+        ResizeMode.STRETCH,
+        "inception",
+        description="Triton image_client -s INCEPTION: RGB stretched to 224x224, x / 127.5 - 1",
+    ),
+    "torchvision": Preset(
+        ResizeMode.SHORTER_SIDE_CROP,
+        "imagenet",
+        description="torchvision ImageNet weights: RGB, (x / 255 - mean) / std",
+    ),
+    "efficientnet_lite": Preset(
+        ResizeMode.SHORTER_SIDE_CROP,
+        "efficientnet_lite",
+        description="EfficientNet-Lite (TensorFlow weights): RGB, (x - 127) / 128",
+    ),
+}
+DEFAULT_PRESET = "densenet_caffe"
 
 SNIFFABLE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
 
 
 @dataclass(frozen=True)
 class PreprocessConfig:
-    """Validated preprocessing settings. Defaults reproduce ``image_client -s INCEPTION``."""
+    """Validated preprocessing settings. Defaults: the ``densenet_caffe`` preset (densenet-7's training)."""
 
     output_size: tuple[int, int] = (224, 224)  # (height, width)
-    resize_mode: ResizeMode = ResizeMode.STRETCH
+    resize_mode: ResizeMode = PRESETS[DEFAULT_PRESET].resize_mode
     resize_size: int = 256
     interpolation: Image.Resampling = Image.Resampling.BILINEAR
-    mean: tuple[float, float, float] = SCALING_PRESETS["inception"][0]
-    std: tuple[float, float, float] = SCALING_PRESETS["inception"][1]
-    channel_order: ChannelOrder = ChannelOrder.RGB
+    mean: tuple[float, float, float] = PRESETS[DEFAULT_PRESET].mean
+    std: tuple[float, float, float] = PRESETS[DEFAULT_PRESET].std
+    channel_order: ChannelOrder = PRESETS[DEFAULT_PRESET].channel_order
     allowed_formats: frozenset[str] = field(default_factory=lambda: frozenset({"JPEG", "PNG"}))
     max_bytes: int = 16 * 1024 * 1024
     max_pixels: int = 40_000_000
@@ -88,9 +144,13 @@ class PreprocessConfig:
                 unknown[0], f"unknown parameter (known: {', '.join(sorted(_KNOWN_PARAMETERS))})"
             )
         p = {k: v.strip() for k, v in parameters.items()}
-        defaults = cls()
+        preset_name = p.get("preset", DEFAULT_PRESET)
+        if preset_name not in PRESETS:
+            raise ConfigError("preset", f"'{preset_name}' is not one of {', '.join(PRESETS)}")
+        preset = PRESETS[preset_name]
+        defaults = cls.from_preset(preset_name)
 
-        scaling = p.get("scaling", "inception" if not ("mean" in p or "std" in p) else "custom")
+        scaling = p.get("scaling", preset.scaling if not ("mean" in p or "std" in p) else "custom")
         if scaling == "custom":
             if "mean" not in p or "std" not in p:
                 raise ConfigError("scaling", "'custom' needs both 'mean' and 'std'")
@@ -114,7 +174,9 @@ class PreprocessConfig:
             else defaults.output_size,
             resize_mode=_enum("resize_mode", p.get("resize_mode", defaults.resize_mode.value), ResizeMode),
             resize_size=_int("resize_size", p.get("resize_size", str(defaults.resize_size)), minimum=1),
-            interpolation=_choice("interpolation", p.get("interpolation", "bilinear"), INTERPOLATIONS),
+            interpolation=_choice(
+                "interpolation", p.get("interpolation", preset.interpolation), INTERPOLATIONS
+            ),
             mean=mean,
             std=std,
             channel_order=_enum(
@@ -127,6 +189,41 @@ class PreprocessConfig:
             jpeg_draft=_bool("jpeg_draft", p.get("jpeg_draft", "true")),
         )
 
+    @classmethod
+    def from_preset(cls, name: str, **overrides: object) -> PreprocessConfig:
+        """The config of a named preset (``PRESETS``), with ``overrides`` for any other field."""
+        preset = PRESETS[name]
+        values: dict[str, object] = {
+            "output_size": preset.output_size,
+            "resize_mode": preset.resize_mode,
+            "resize_size": preset.resize_size,
+            "interpolation": INTERPOLATIONS[preset.interpolation],
+            "mean": preset.mean,
+            "std": preset.std,
+            "channel_order": preset.channel_order,
+        }
+        return cls(**{**values, **overrides})  # type: ignore[arg-type]
+
+    def mismatches(self, preset_name: str) -> list[str]:
+        """How this config differs from a preset in what reaches the model, as readable lines.
+
+        Limits, threads and the decoder's speed options do not change what the model sees, so
+        they are not compared.
+        """
+        if preset_name not in PRESETS:
+            return [f"unknown preset '{preset_name}' (known: {', '.join(PRESETS)})"]
+        expected = PreprocessConfig.from_preset(preset_name)
+        fields = ["output_size", "resize_mode", "interpolation", "mean", "std", "channel_order"]
+        if expected.resize_mode is ResizeMode.SHORTER_SIDE_CROP:
+            fields.append("resize_size")
+        differences = []
+        for name in fields:
+            ours, theirs = getattr(self, name), getattr(expected, name)
+            same = np.allclose(ours, theirs, rtol=1e-4) if name in ("mean", "std") else ours == theirs
+            if not same:
+                differences.append(f"{name} is {_show(ours)}, {preset_name} needs {_show(theirs)}")
+        return differences
+
     def __post_init__(self) -> None:
         if self.resize_mode is ResizeMode.SHORTER_SIDE_CROP and self.resize_size < max(self.output_size):
             raise ConfigError(
@@ -134,8 +231,19 @@ class PreprocessConfig:
             )
 
 
+def _show(value: object) -> str:
+    if isinstance(value, Image.Resampling):
+        return value.name.lower()
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, tuple) and value and isinstance(value[0], float):
+        return "(" + ", ".join(f"{v:g}" for v in value) + ")"
+    return str(value)
+
+
 _KNOWN_PARAMETERS = frozenset(
     {
+        "preset",
         "output_size",
         "resize_mode",
         "resize_size",

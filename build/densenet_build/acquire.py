@@ -14,7 +14,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .constants import DENSENET7_BYTES, DENSENET7_SHA256, DENSENET7_URL, DENSENET7_WEIGHTS
+from .constants import (
+    DENSENET7_BYTES,
+    DENSENET7_PREPROCESSING,
+    DENSENET7_SHA256,
+    DENSENET7_URL,
+    DENSENET7_WEIGHTS,
+)
 from .errors import ChecksumError, DownloadError
 from .seeded import SEEDED_WEIGHTS, write_seeded_densenet
 
@@ -95,6 +101,10 @@ class AcquiredModel:
     path: Path
     weights: str  # human-readable description, stamped into the prepared model's metadata
     sha256: str
+    preprocessing: str = DENSENET7_PREPROCESSING  # the preprocess preset the weights were trained with
+
+
+SOURCES = ("auto", "zoo", "seeded", "efficientnet-lite0")
 
 
 def acquire(
@@ -103,11 +113,14 @@ def acquire(
     """Obtain the raw (batch-1) ONNX model.
 
     ``source``: ``zoo`` downloads densenet-7, ``seeded`` generates the offline model, ``auto`` tries
-    the download and falls back to the seeded model, warning loudly.
+    the download and falls back to the seeded model, warning loudly; ``efficientnet-lite0`` converts
+    the trained EfficientNet-Lite0 from its PyPI package (offline, real labels, its own preprocessing).
     """
-    if source not in ("zoo", "seeded", "auto"):
-        raise ValueError(f"source must be zoo, seeded or auto, not {source!r}")
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
     cache_dir = Path(cache_dir)
+    if source == "efficientnet-lite0":
+        return trained_test_model(cache_dir)
     if source in ("zoo", "auto"):
         try:
             path = download(
@@ -143,3 +156,14 @@ def warn_seeded_fallback(reason: str) -> None:
         file=sys.stderr,
         flush=True,
     )
+
+
+def trained_test_model(cache_dir: str | Path) -> AcquiredModel:
+    """EfficientNet-Lite0 (trained) in densenet-7's interface, converted once into ``cache_dir``."""
+    from . import efficientnet_lite
+
+    path = Path(cache_dir) / "efficientnet-lite0.onnx"
+    if not path.exists():
+        partial = efficientnet_lite.write_efficientnet_lite0(path.with_suffix(".part"))
+        partial.replace(path)  # atomic: a half-written file is never taken for the model
+    return AcquiredModel(path, efficientnet_lite.WEIGHTS, sha256_of(path), efficientnet_lite.PREPROCESSING)

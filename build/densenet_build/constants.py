@@ -1,4 +1,4 @@
-"""Fixed facts of the model this project serves (see shared/DESIGN.md)."""
+"""Fixed facts of the model this project serves (docs/design.md)."""
 
 from __future__ import annotations
 
@@ -16,3 +16,7 @@ DENSENET7_WEIGHTS = "onnx-model-zoo densenet-7 (ImageNet-trained)"
 # ONNX metadata_props key naming the weights a model file carries; the serving model reports it.
 WEIGHTS_KEY = "weights"
 SOURCE_SHA256_KEY = "source_sha256"
+# ...and the preprocessing preset its weights were trained with (preprocess.PRESETS); the launcher
+# refuses a preprocess config that disagrees.
+PREPROCESSING_KEY = "preprocessing"
+DENSENET7_PREPROCESSING = "densenet_caffe"

@@ -1,4 +1,9 @@
-"""Step 5, install: put a plan into the model repository under its compute capability's name.
+"""Install into the model repository: the prepared ONNX (step 1), and a plan (step 5) under its
+compute capability's name.
+
+The ONNX goes to ``densenet/1/model.onnx``; the configs record which weights it carries and the
+preprocessing they were trained with, so the server can report the first and check the second.
+
 
 ``densenet/1/model_sm86.plan`` plus ``model_sm86.json`` (its sidecar); ``cc_model_filenames`` in
 ``densenet/config.pbtxt`` is rewritten to list exactly the plans present, so Triton on any GPU
@@ -12,14 +17,57 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-from .acquire import sha256_of
+from .acquire import AcquiredModel, sha256_of
+from .constants import PREPROCESSING_KEY, SOURCE_SHA256_KEY, WEIGHTS_KEY
 from .errors import PlanMismatchError
 from .gpu import compute_capability_of_tag, sm_tag
-from .pbtxt import set_cc_model_filenames
+from .pbtxt import set_cc_model_filenames, update_parameters
+from .prepare import prepare
+from .repository import ModelInterface, load_interface
 from .sidecar import PlanInfo, read_sidecar, sidecar_path, write_sidecar
 
 LOGGER = logging.getLogger(__name__)
 PLAN_GLOB = "model_sm*.plan"
+
+
+def install_onnx(
+    acquired: AcquiredModel,
+    repository: str | Path,
+    *,
+    interface: ModelInterface | None = None,
+    set_preprocess: bool = True,
+) -> Path:
+    """Prepare ``acquired`` into ``repository/densenet/1/model.onnx`` and keep the configs in step.
+
+    ``densenet/configs/cpu.pbtxt`` gets the weights, their sha256 and their preprocessing (the CPU
+    model refuses a file they do not describe); ``densenet/config.pbtxt`` gets the preprocessing
+    (its plan is built from this file); with ``set_preprocess`` the preprocess model's ``preset``
+    becomes the one the weights need.
+    """
+    repository = Path(repository)
+    densenet = repository / "densenet"
+    if interface is None:
+        interface = load_interface(densenet / "config.pbtxt")
+    output = prepare(
+        acquired.path,
+        densenet / "1" / "model.onnx",
+        acquired.weights,
+        acquired.sha256,
+        interface=interface,
+        preprocessing=acquired.preprocessing,
+    )
+    update_parameters(
+        densenet / "configs" / "cpu.pbtxt",
+        {
+            WEIGHTS_KEY: acquired.weights,
+            SOURCE_SHA256_KEY: acquired.sha256,
+            PREPROCESSING_KEY: acquired.preprocessing,
+        },
+    )
+    update_parameters(densenet / "config.pbtxt", {PREPROCESSING_KEY: acquired.preprocessing})
+    if set_preprocess:
+        update_parameters(repository / "preprocess" / "config.pbtxt", {"preset": acquired.preprocessing})
+    return output
 
 
 def plan_filename(compute_capability: str) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import onnx
 
-from .constants import SOURCE_SHA256_KEY, WEIGHTS_KEY
+from .constants import PREPROCESSING_KEY, SOURCE_SHA256_KEY, WEIGHTS_KEY
 from .errors import ModelMismatchError
 from .onnx_versions import check_versions, upgrade_opset
 from .repository import DEFAULT_INTERFACE, ModelInterface, TensorSpec
@@ -105,11 +105,21 @@ def _expect_single(kind: str, names: list[str], expected: str, where: str) -> No
         raise ModelMismatchError(f"model {kind}s are {names}, {where} expects exactly ['{expected}']")
 
 
-def stamp_weights(model: onnx.ModelProto, weights: str, source_sha256: str) -> None:
-    """Record which weights the file carries; the serving model reports them in its config."""
+def onnx_metadata(path: str | Path) -> dict[str, str]:
+    """The ``metadata_props`` of an ONNX file, read without its weights' external data."""
+    model = onnx.load(str(path), load_external_data=False)
+    return {p.key: p.value for p in model.metadata_props}
+
+
+def stamp_weights(
+    model: onnx.ModelProto, weights: str, source_sha256: str, preprocessing: str | None = None
+) -> None:
+    """Record which weights the file carries (and the preprocessing they expect); the server reports them."""
     props = {p.key: p.value for p in model.metadata_props}
     props[WEIGHTS_KEY] = weights
     props[SOURCE_SHA256_KEY] = source_sha256
+    if preprocessing is not None:
+        props[PREPROCESSING_KEY] = preprocessing
     onnx.helper.set_model_props(model, props)
 
 
@@ -139,15 +149,16 @@ def prepare(
     *,
     interface: ModelInterface = DEFAULT_INTERFACE,
     simplify: bool = False,
+    preprocessing: str | None = None,
 ) -> Path:
     """Prepare ``source`` for Triton and write it to ``destination`` (written atomically).
 
-    ``weights``/``source_sha256`` stamp the file's metadata; without them the metadata it already
-    carries (a model prepared before) is kept.
+    ``weights``/``source_sha256``/``preprocessing`` stamp the file's metadata; without them the
+    metadata it already carries (a model prepared before) is kept.
     """
     model = prepare_model(onnx.load(str(source)), interface, simplify=simplify)
     if weights is not None:
-        stamp_weights(model, weights, source_sha256 or "")
+        stamp_weights(model, weights, source_sha256 or "", preprocessing)
     onnx.checker.check_model(model, full_check=True)
     return save_atomically(model, destination)
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from .errors import ServeError
 from .health import check
 from .server import ServerOptions, TritonServer
+from .weights_check import preprocessing_problems
 
 _MAX_RESTARTS = 5
 _RESTART_WINDOW_S = 600
@@ -69,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--watchdog-failures", type=int, default=3, help="failed checks in a row before a restart (default 3)"
+    )
+    parser.add_argument(
+        "--allow-preprocessing-mismatch",
+        action="store_true",
+        help="serve even when the preprocess config is not what the densenet weights were trained with",
     )
     parser.add_argument("--log-verbose", type=int, default=0)
     parser.add_argument("extra", nargs="*", help="further tritonserver flags, after --")
@@ -157,7 +163,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server.start()
         server.wait_ready(args.ready_timeout)
-        weights = server.model_config("densenet").get("parameters", {}).get("weights", {})
+        densenet = server.model_config("densenet")
+        problems = preprocessing_problems(densenet, server.model_config("preprocess"))
+        if problems and not args.allow_preprocessing_mismatch:
+            raise ServeError(
+                "the preprocess model does not feed the densenet weights what they were trained with:\n  "
+                + "\n  ".join(problems)
+                + "\nrun `densenet-build model` (it sets the matching preset), edit "
+                "model_repository/preprocess/config.pbtxt, or pass --allow-preprocessing-mismatch"
+            )
+        for problem in problems:
+            print(f"warning: preprocessing mismatch allowed: {problem}", file=sys.stderr, flush=True)
+        weights = densenet.get("parameters", {}).get("weights", {})
         print(f"all models READY in {time.monotonic() - started:.1f}s", flush=True)
         print(_usage(server, weights.get("string_value", "TensorRT plan")), flush=True)
         code = supervise(server, args.watchdog_interval, args.watchdog_failures, args.ready_timeout)

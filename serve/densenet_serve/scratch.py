@@ -1,7 +1,8 @@
-"""A throwaway copy of the model repository serving the seeded DenseNet (for tests and benchmarks).
+"""A throwaway copy of the model repository serving a given model (for tests and benchmarks).
 
-The copy never touches the user's own model files; the seeded model is installed by the same
-build step a user runs (``densenet_build.prepare``), so the server sees exactly what it would in use.
+The copy never touches the user's own model files; the model (the seeded DenseNet unless told
+otherwise) is installed by the same build step a user runs (``densenet-build model``), so the
+server sees exactly what it would in use, configs and preprocessing preset included.
 """
 
 from __future__ import annotations
@@ -9,8 +10,12 @@ from __future__ import annotations
 import shutil
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .server import ServerOptions, TritonServer
+
+if TYPE_CHECKING:
+    from densenet_build.acquire import AcquiredModel
 
 SEEDED_ONNX_NAME = "densenet121-seeded.onnx"
 
@@ -27,23 +32,21 @@ def seeded_onnx(cache_dir: Path) -> Path:
     return path
 
 
-def scratch_repository(source: Path, destination: Path, onnx_path: Path) -> Path:
-    """Copy the repository at ``source`` to ``destination`` and install ``onnx_path`` as the seeded model."""
-    from densenet_build.acquire import sha256_of
-    from densenet_build.constants import SOURCE_SHA256_KEY, WEIGHTS_KEY
-    from densenet_build.pbtxt import update_parameters
-    from densenet_build.prepare import prepare
+def scratch_repository(source: Path, destination: Path, model: Path | AcquiredModel) -> Path:
+    """Copy the repository at ``source`` to ``destination`` and install ``model`` into it.
+
+    ``model``: an acquired model (weights and preprocessing recorded), or the path of the seeded ONNX.
+    """
+    from densenet_build.acquire import AcquiredModel, sha256_of
+    from densenet_build.install import install_onnx
     from densenet_build.seeded import SEEDED_WEIGHTS
 
+    if not isinstance(model, AcquiredModel):
+        model = AcquiredModel(Path(model), SEEDED_WEIGHTS, sha256_of(model))
     shutil.copytree(
         source, destination, ignore=shutil.ignore_patterns("*.onnx", "*.plan", "*.part", "__pycache__")
     )
-    sha = sha256_of(onnx_path)
-    prepare(onnx_path, destination / "densenet" / "1" / "model.onnx", SEEDED_WEIGHTS, sha)
-    update_parameters(
-        destination / "densenet" / "configs" / "cpu.pbtxt",
-        {WEIGHTS_KEY: SEEDED_WEIGHTS, SOURCE_SHA256_KEY: sha},
-    )
+    install_onnx(model, destination)
     return destination
 
 

@@ -15,7 +15,8 @@ from densenet_serve.placement import (
     pin_process,
 )
 
-WEIGHTS_KEY, SOURCE_SHA256_KEY = "weights", "source_sha256"
+# What the ONNX file's metadata and configs/cpu.pbtxt must agree on (written together by `make model`).
+RECORDED_KEYS = ("weights", "source_sha256", "preprocessing")
 
 
 def _parameters(model_config):
@@ -29,7 +30,7 @@ def _onnx_path(model_dir, parameters):
 def _check_weights(path, parameters):
     """The config's `weights` parameter is what clients read; refuse to serve a file it does not describe."""
     props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
-    for key in (WEIGHTS_KEY, SOURCE_SHA256_KEY):
+    for key in RECORDED_KEYS:
         if props.get(key) != parameters.get(key):
             raise ValueError(
                 f"{path.name} carries {key}={props.get(key)!r} but configs/cpu.pbtxt says "

@@ -4,15 +4,52 @@ from PIL import Image
 from preprocess import ChannelOrder, ConfigError, PreprocessConfig, ResizeMode
 
 
-def test_defaults_reproduce_image_client_inception():
+def test_defaults_are_what_densenet7_was_trained_with():
+    """DenseNet-Caffe: BGR, minus B 103.94 / G 116.78 / R 123.68, times 0.017; ILSVRC eval geometry."""
     config = PreprocessConfig.from_parameters({})
+    assert config == PreprocessConfig()
     assert config.output_size == (224, 224)
+    assert config.resize_mode is ResizeMode.SHORTER_SIDE_CROP
+    assert config.resize_size == 256
+    assert config.interpolation == Image.Resampling.BILINEAR
+    assert config.channel_order is ChannelOrder.BGR
+    assert config.mean == (123.68, 116.78, 103.94)  # RGB order; applied after the swap to BGR
+    assert config.std == pytest.approx((1 / 0.017,) * 3)
+    assert config.allowed_formats == {"JPEG", "PNG"}
+
+
+def test_inception_preset_reproduces_image_client_inception():
+    config = PreprocessConfig.from_parameters({"preset": "inception"})
     assert config.resize_mode is ResizeMode.STRETCH
     assert config.interpolation == Image.Resampling.BILINEAR
     assert config.mean == (127.5,) * 3
     assert config.std == (127.5,) * 3
     assert config.channel_order is ChannelOrder.RGB
-    assert config.allowed_formats == {"JPEG", "PNG"}
+    assert config == PreprocessConfig.from_preset("inception")
+
+
+def test_efficientnet_lite_preset():
+    config = PreprocessConfig.from_parameters({"preset": "efficientnet_lite"})
+    assert (config.mean, config.std, config.channel_order) == ((127.0,) * 3, (128.0,) * 3, ChannelOrder.RGB)
+    assert config.resize_mode is ResizeMode.SHORTER_SIDE_CROP
+
+
+def test_keys_beside_a_preset_override_that_part_only():
+    config = PreprocessConfig.from_parameters({"preset": "inception", "interpolation": "bicubic"})
+    assert config.interpolation == Image.Resampling.BICUBIC
+    assert config.resize_mode is ResizeMode.STRETCH
+    assert config.mismatches("inception") == ["interpolation is bicubic, inception needs bilinear"]
+
+
+def test_mismatches_name_every_difference_that_reaches_the_model():
+    assert PreprocessConfig().mismatches("densenet_caffe") == []
+    assert PreprocessConfig(max_bytes=10, decode_threads=1, jpeg_draft=False).mismatches("densenet_caffe") == []
+    problems = PreprocessConfig.from_preset("inception").mismatches("densenet_caffe")
+    assert [p.split(" ")[0] for p in problems] == ["resize_mode", "mean", "std", "channel_order"]
+    assert "channel_order is RGB, densenet_caffe needs BGR" in problems
+    assert PreprocessConfig().mismatches("vgg") == [
+        "unknown preset 'vgg' (known: densenet_caffe, inception, torchvision, efficientnet_lite)"
+    ]
 
 
 def test_full_parameter_set_is_parsed():
@@ -64,6 +101,7 @@ def test_zero_threads_means_one_per_cpu():
         ({"output_size": "abc"}, "output_size"),
         ({"interpolation": "cubic-ish"}, "interpolation"),
         ({"scaling": "tf"}, "scaling"),
+        ({"preset": "vgg"}, "preset"),
         ({"scaling": "inception", "mean": "1"}, "scaling"),
         ({"scaling": "custom", "mean": "1"}, "scaling"),
         ({"mean": "1,2", "std": "1"}, "mean"),

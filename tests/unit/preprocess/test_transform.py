@@ -9,7 +9,7 @@ from preprocess.transform import draft_size
 
 
 def test_stretch_resizes_to_output_size_exactly():
-    out = resize(Image.fromarray(gradient(500, 375)), PreprocessConfig())
+    out = resize(Image.fromarray(gradient(500, 375)), PreprocessConfig(resize_mode=ResizeMode.STRETCH))
     assert out.shape == (224, 224, 3)
     assert out.dtype == np.uint8
 
@@ -33,7 +33,8 @@ def test_shorter_side_crop_portrait():
 
 
 def test_draft_size_follows_resize_mode():
-    assert draft_size(PreprocessConfig(output_size=(100, 200))) == (200, 100)
+    stretch = PreprocessConfig(resize_mode=ResizeMode.STRETCH, output_size=(100, 200))
+    assert draft_size(stretch) == (200, 100)
     crop = PreprocessConfig(resize_mode=ResizeMode.SHORTER_SIDE_CROP, resize_size=256)
     assert draft_size(crop) == (256, 256)
 
@@ -55,10 +56,17 @@ def test_normalizer_matches_the_reference_formula(preset):
 
 def test_inception_is_x_over_127_5_minus_1():
     images = np.array([[[[0, 0, 0], [255, 255, 255], [51, 102, 204]]]], np.uint8)  # [1, 1, 3, 3]
-    out = Normalizer(PreprocessConfig())(images)
+    out = Normalizer(PreprocessConfig.from_preset("inception"))(images)
     np.testing.assert_allclose(out[0, :, 0, 0], [-1.0, -1.0, -1.0], atol=1e-7)
     np.testing.assert_allclose(out[0, :, 0, 1], [1.0, 1.0, 1.0], atol=1e-7)
     np.testing.assert_allclose(out[0, :, 0, 2], [51 / 127.5 - 1, 102 / 127.5 - 1, 204 / 127.5 - 1], atol=1e-6)
+
+
+def test_densenet_caffe_is_bgr_minus_means_times_0_017():
+    images = np.array([[[[51, 102, 204]]]], np.uint8)  # one RGB pixel
+    out = Normalizer(PreprocessConfig())(images)[0, :, 0, 0]
+    expected = [(204 - 103.94) * 0.017, (102 - 116.78) * 0.017, (51 - 123.68) * 0.017]  # B, G, R
+    np.testing.assert_allclose(out, expected, rtol=1e-5)
 
 
 def test_normalizer_rejects_wrong_layout():
