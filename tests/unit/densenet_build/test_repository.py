@@ -60,6 +60,8 @@ def test_preprocessing_is_parsed_from_the_preprocess_config(tmp_path):
     config = load_preprocess_config(REPO / "preprocess" / "config.pbtxt")
     assert config.output_size == (224, 224)
     bad = tmp_path / "config.pbtxt"
-    bad.write_text((REPO / "preprocess" / "config.pbtxt").read_text().replace('"densenet_caffe"', '"nonsense"'))
+    bad.write_text(
+        (REPO / "preprocess" / "config.pbtxt").read_text().replace('"densenet_caffe"', '"nonsense"')
+    )
     with pytest.raises(ConfigError, match="preprocess parameter 'preset'"):
         load_preprocess_config(bad)

@@ -43,7 +43,9 @@ def test_keys_beside_a_preset_override_that_part_only():
 
 def test_mismatches_name_every_difference_that_reaches_the_model():
     assert PreprocessConfig().mismatches("densenet_caffe") == []
-    assert PreprocessConfig(max_bytes=10, decode_threads=1, jpeg_draft=False).mismatches("densenet_caffe") == []
+    assert (
+        PreprocessConfig(max_bytes=10, decode_threads=1, jpeg_draft=False).mismatches("densenet_caffe") == []
+    )
     problems = PreprocessConfig.from_preset("inception").mismatches("densenet_caffe")
     assert [p.split(" ")[0] for p in problems] == ["resize_mode", "mean", "std", "channel_order"]
     assert "channel_order is RGB, densenet_caffe needs BGR" in problems
