@@ -1,0 +1,32 @@
+"""Real tritonserver instances for end-to-end tests: started on free ports, always stopped."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from densenet_serve import ServerOptions, TritonServer
+from densenet_serve.scratch import free_port
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ADMIN_TOKEN = "test-admin-token"  # the restricted APIs (statistics, repository, ...) need it
+
+
+@contextlib.contextmanager
+def serving(model_repository: Path, log_dir: Path) -> Iterator[TritonServer]:
+    """A READY tritonserver on free ports serving ``model_repository``; stopped on exit."""
+    options = ServerOptions(
+        model_repository=model_repository,
+        http_port=free_port(),
+        grpc_port=free_port(),
+        metrics_port=free_port(),
+        admin_token=ADMIN_TOKEN,
+    )
+    triton = TritonServer(options, log_path=log_dir / "tritonserver.log")
+    try:
+        triton.start()
+        triton.wait_ready(timeout_s=300)
+        yield triton
+    finally:
+        triton.stop()
