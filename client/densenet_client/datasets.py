@@ -50,18 +50,17 @@ class ClassIndex:
 
 @cache
 def _lookup(index: ClassIndex) -> dict[str, int]:
-    table: dict[str, int] = {}
-    ambiguous: set[str] = set()
-    for class_id, (wnid, names) in enumerate(zip(index.wnids, index.names, strict=True)):
-        table[wnid] = class_id
-        table[names.lower()] = class_id
-        for synonym in (s.strip().lower() for s in names.split(",")):
-            if synonym in table and table[synonym] != class_id:
-                ambiguous.add(synonym)  # "crane" is a bird and a machine: only the full name will do
-            table.setdefault(synonym, class_id)
-    for synonym in ambiguous:
-        table.pop(synonym, None)
-    return table
+    def unique(pairs: list[tuple[str, int]]) -> dict[str, int]:
+        ids: dict[str, set[int]] = {}
+        for key, class_id in pairs:
+            ids.setdefault(key.strip().lower(), set()).add(class_id)
+        # "crane" is a bird and a machine: a name two classes share labels neither.
+        return {key: found.pop() for key, found in ids.items() if len(found) == 1}
+
+    synonyms = unique([(s, i) for i, names in enumerate(index.names) for s in names.split(",")])
+    # A class's whole label line wins over another's synonym ("missile" vs "projectile, missile").
+    full = unique([(names, i) for i, names in enumerate(index.names)])
+    return {**synonyms, **full, **{wnid.lower(): i for i, wnid in enumerate(index.wnids)}}
 
 
 @cache

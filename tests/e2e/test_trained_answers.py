@@ -7,7 +7,11 @@ gets: the labels for real photographs, not only shapes.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +21,7 @@ from inference import http_infer, results
 from PIL import Image
 from servers import REPO_ROOT, serving
 
+from densenet_client.datasets import ilsvrc2012
 from densenet_serve.scratch import scratch_repository
 
 pytestmark = pytest.mark.e2e
@@ -100,3 +105,62 @@ def test_a_batch_of_8_answers_like_8_single_requests(client):
         assert batch_labels[row] == labels[0]
         np.testing.assert_array_equal(batch_ids[row], ids[0])
         np.testing.assert_allclose(batch_scores[row], scores[0], rtol=1e-4, atol=1e-6)
+
+
+# Photos whose answer is clear, as (scikit-image file, class id, wnid).
+LABELLED = [
+    ("coffee.png", 967, "n07920052"),  # espresso
+    ("camera.png", 872, "n04485082"),  # tripod
+    ("rocket.jpg", 657, "n03773504"),  # missile
+    ("motorcycle_left.png", 665, "n03785016"),  # moped
+]
+
+
+def _labelled_sets(root: Path) -> dict[str, Path]:
+    """The same five images in the three layouts `evaluate` reads; the fifth is labelled wrongly."""
+    images = [*LABELLED, ("coffee.png", 285, "n02124075")]  # coffee as "Egyptian cat": a sure miss
+    by_folder, by_name = root / "by-folder", root / "by-name"
+    rows = ["file,label"]  # a header, then labels as a wnid, a class id or a class name
+    for number, (name, class_id, wnid) in enumerate(images):
+        data, stem = _jpeg(name), f"{number}-{Path(name).stem}.jpg"
+        (by_folder / wnid).mkdir(parents=True, exist_ok=True)
+        (by_folder / wnid / stem).write_bytes(data)
+        by_name.mkdir(exist_ok=True)
+        (by_name / f"{wnid}_{stem}").write_bytes(data)
+        label = [wnid, str(class_id), f'"{ilsvrc2012().names[class_id]}"'][number % 3]
+        rows.append(f"../by-name/{wnid}_{stem},{label}")
+    (root / "csv").mkdir()
+    (root / "csv" / "labels.csv").write_text("\n".join(rows) + "\n")
+    return {"wnid folders": by_folder, "wnid file names": by_name, "CSV": root / "csv" / "labels.csv"}
+
+
+@pytest.mark.parametrize("layout", ["wnid folders", "wnid file names", "CSV"])
+def test_evaluate_reports_the_served_accuracy(trained_url, tmp_path, layout):
+    dataset = _labelled_sets(tmp_path)[layout]
+    command = [
+        sys.executable,
+        "-m",
+        "densenet_client",
+        "evaluate",
+        str(dataset),
+        "--url",
+        f"http://{trained_url}",
+    ]
+    done = subprocess.run([*command, "--json"], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["layout"] == layout
+    assert (report["images"], report["classes"], report["failed"], report["skipped"]) == (5, 5, [], [])
+    assert (report["top1"]["hits"], report["top1"]["total"]) == (4, 5)
+    assert report["top1"]["ci95"] == pytest.approx([0.376, 0.964], abs=1e-3)
+    assert report["top5"]["hits"] == 4
+    assert [(m["label"], m["predicted"][0]["label"]) for m in report["misses"]] == [
+        ("Egyptian cat", "espresso")
+    ]
+    text = subprocess.run(
+        [*command, "--min-top1", "0.9"], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert text.returncode == 1
+    assert "top-1   80.0%   95% CI 37.6% - 96.4%   (4 of 5)" in text.stdout
+    assert "n02124075 Egyptian cat" in text.stdout
+    assert "top-1 80.0% is below --min-top1 90.0%" in text.stderr
