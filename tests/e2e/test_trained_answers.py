@@ -21,7 +21,7 @@ from inference import http_infer, results
 from PIL import Image
 from servers import REPO_ROOT, serving
 
-from densenet_client.datasets import ilsvrc2012
+from densenet_client.cli.datasets import ilsvrc2012
 from densenet_serve.scratch import scratch_repository
 
 pytestmark = pytest.mark.e2e

@@ -1,4 +1,4 @@
-"""``python -m densenet_client.bench``: what the SDK costs over a bare ``tritonclient`` call, on one server.
+"""``python tests/benchmarks/bench_client.py``: what the SDK costs over a bare ``tritonclient`` call.
 
 Prints, per protocol:
   * per-call latency at concurrency 1, SDK ``classify`` against the same request made with bare
@@ -25,11 +25,11 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from .client import DenseNetClient
-from .endpoint import parse_endpoint
-from .images import image_rows, load_image
-from .predictions import OUTPUTS, predictions_from
-from .transport import Timeouts, transport
+from densenet_client.client import DenseNetClient
+from densenet_client.endpoint import parse_endpoint
+from densenet_client.images import image_rows, load_image
+from densenet_client.predictions import OUTPUTS, predictions_from
+from densenet_client.transport import Timeouts, transport
 
 MODEL = "densenet_ensemble"
 
@@ -184,7 +184,7 @@ def default_image() -> tuple[bytes, str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m densenet_client.bench",
+        prog="python tests/benchmarks/bench_client.py",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

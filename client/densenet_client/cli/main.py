@@ -20,12 +20,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..base import MAX_TOP_K, MODEL
+from ..client import DenseNetClient
+from ..endpoint import parse_endpoint
+from ..errors import DenseNetClientError, ModelNotReady, ServerUnavailable
 from . import evaluate as evaluate_command
-from .base import MAX_TOP_K, MODEL
-from .client import DenseNetClient
 from .curl import json_output_command, raw_binary_command
-from .endpoint import parse_endpoint
-from .errors import DenseNetClientError, ModelNotReady, ServerUnavailable
 from .files import DEFAULT_EXTENSIONS, find_images
 from .render import failure_line, json_line, table_header, table_rows
 

@@ -1,6 +1,6 @@
 import pytest
 
-from densenet_client.accuracy import Accuracy, wilson_interval
+from densenet_client.cli.accuracy import Accuracy, wilson_interval
 
 
 @pytest.mark.parametrize(

@@ -13,10 +13,10 @@ import sys
 import time
 from typing import Any
 
+from ..client import DenseNetClient
+from ..errors import DenseNetClientError, ModelNotReady, ServerUnavailable
 from .accuracy import Accuracy, Rate
-from .client import DenseNetClient
 from .datasets import ClassIndex, DatasetError, LabelledSet, find_labelled, ilsvrc2012
-from .errors import DenseNetClientError, ModelNotReady, ServerUnavailable
 
 TOP_K = 5
 EXIT_OK, EXIT_SOME_FAILED, EXIT_UNUSABLE = 0, 1, 2
