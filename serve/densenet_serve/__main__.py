@@ -30,7 +30,7 @@ from pathlib import Path
 
 from .errors import ServeError, ServerSetupError
 from .health import check
-from .proxy import NginxProxy, ProxyConfig, find_nginx, is_loopback, private_prefix
+from .proxy import NginxProxy, ProxyConfig, find_nginx, is_loopback, private_prefix, unprivileged_workers
 from .scratch import free_port
 from .server import ServerOptions, TritonServer
 from .tls import fingerprint, self_signed
@@ -246,6 +246,7 @@ def _proxy_config(args: argparse.Namespace, options: ServerOptions, prefix: Path
         prefix=prefix,
         access_log=args.access_log,
         workers=min(usable_cpus(), 4),
+        worker_user=unprivileged_workers(),
     )
 
 

@@ -91,15 +91,16 @@ class ProxyConfig:
     private_key: Path
     prefix: Path  # nginx's private directory: pid file, temporary files
     access_log: str = "/dev/stdout"
-    workers: int = 1
+    workers: int | str = 1  # or "auto": one per CPU
     worker_connections: int = 1024
     max_body_bytes: int = MAX_BODY_BYTES
     max_json_bytes: int = MAX_JSON_BYTES
     client_timeout_s: int = 10
     keepalive_timeout_s: int = 30
     upstream_timeout_s: int = 300
-    # Started as root, nginx runs its workers as this unprivileged user (and its group).
-    worker_user: str = "nobody"
+    triton_host: str = "127.0.0.1"
+    # Started as root, nginx runs its workers as this "user group" (only root may name one).
+    worker_user: str = ""
 
     @property
     def probe_host(self) -> str:
@@ -112,16 +113,18 @@ def nginx_config(config: ProxyConfig, template: str | None = None) -> str:
     if config.max_json_bytes >= config.max_body_bytes:
         raise ValueError("the JSON limit must be below the body limit")
     fields = {key: str(value) for key, value in asdict(config).items()}
-    user = pwd.getpwnam(config.worker_user) if os.geteuid() == 0 else None
     fields |= {
-        # Only root may name the workers' user; they then need its temporary directories.
-        "user": f"user {user.pw_name} {grp.getgrgid(user.pw_gid).gr_name};" if user else "",
+        "user": f"user {config.worker_user};" if config.worker_user else "",
         "listen_http": listen_address(config.host, config.https_port),
         "listen_grpc": listen_address(config.host, config.grpc_port),
         "json_header_length_pattern": at_most_pattern(config.max_json_bytes),
     }
     for key, value in fields.items():
-        if re.search(r"[\s;{}'\"]", value) and key not in ("json_header_length_pattern", "user"):
+        if re.search(r"[\s;{}'\"]", value) and key not in (
+            "json_header_length_pattern",
+            "user",
+            "worker_user",
+        ):
             raise ValueError(f"{key} {value!r}: spaces, quotes, braces and ';' cannot go into nginx.conf")
     text = TEMPLATE.read_text() if template is None else template
 
@@ -131,6 +134,14 @@ def nginx_config(config: ProxyConfig, template: str | None = None) -> str:
         return fields[match[1]]
 
     return _FIELD.sub(fill, text)
+
+
+def unprivileged_workers() -> str:
+    """The ``user`` nginx's workers take when the launcher runs as root ("" otherwise)."""
+    if os.geteuid() != 0:
+        return ""
+    nobody = pwd.getpwnam("nobody")
+    return f"{nobody.pw_name} {grp.getgrgid(nobody.pw_gid).gr_name}"
 
 
 def find_nginx(explicit: str | None = None) -> str:
@@ -182,7 +193,7 @@ class NginxProxy:
     def start(self) -> NginxProxy:
         prefix = self.config.prefix
         prefix.mkdir(mode=0o700, parents=True, exist_ok=True)
-        worker = pwd.getpwnam(self.config.worker_user) if os.geteuid() == 0 else None
+        worker = pwd.getpwnam(self.config.worker_user.split()[0]) if self.config.worker_user else None
         if worker is not None:
             prefix.chmod(0o711)  # the workers reach their directories, list nothing
         for temp in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
@@ -243,3 +254,32 @@ def private_prefix():
     """A private directory for nginx's pid and temporary files, removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="densenet-nginx-") as directory:
         yield Path(directory)
+
+
+# The same edge in production (docker/): nginx's official image in front of the NGC tritonserver,
+# on 8443 (HTTPS) and 8444 (gRPC over TLS). `python -m densenet_serve.proxy compose|kubernetes`
+# writes these files; tests/deploy checks that the committed ones are exactly that.
+DEPLOYMENTS = {
+    # A container of its own on the compose network; the root master names the image's `nginx` user.
+    "compose": ProxyConfig(
+        host="0.0.0.0", https_port=8443, grpc_port=8444, triton_host="triton",
+        triton_http_port=8000, triton_grpc_port=8001,
+        certificate=Path("/run/secrets/tls_certificate"), private_key=Path("/run/secrets/tls_key"),
+        prefix=Path("/tmp"), workers="auto", worker_user="nginx nginx",
+    ),
+    # A sidecar in the Triton pod (Triton on the pod's loopback), running as the pod's user.
+    "kubernetes": ProxyConfig(
+        host="0.0.0.0", https_port=8443, grpc_port=8444,
+        triton_http_port=8000, triton_grpc_port=8001,
+        certificate=Path("/etc/nginx/tls/tls.crt"), private_key=Path("/etc/nginx/tls/tls.key"),
+        prefix=Path("/tmp"), workers="auto",
+    ),
+}  # fmt: skip
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) != 2 or sys.argv[1] not in DEPLOYMENTS:
+        sys.exit(f"usage: python -m densenet_serve.proxy {{{'|'.join(DEPLOYMENTS)}}} > nginx.conf")
+    sys.stdout.write(nginx_config(DEPLOYMENTS[sys.argv[1]]))
