@@ -184,11 +184,11 @@ def test_the_sidecars_config_passes_nginx_own_check(tmp_path):
     except ServerSetupError as error:
         pytest.skip(str(error))
     certificate, key = self_signed(tmp_path / "tls", "127.0.0.1")
-    text = (KUBERNETES / "nginx.conf").read_text()
+    text = (KUBERNETES / "nginx.conf").read_text().replace(" /tmp/", f" {tmp_path}/")
     text = text.replace("/etc/nginx/tls/tls.crt", str(certificate)).replace(
         "/etc/nginx/tls/tls.key", str(key)
     )
-    (tmp_path / "nginx.conf").write_text(text.replace(" /tmp/", f" {tmp_path}/"))
+    (tmp_path / "nginx.conf").write_text(text)
     result = subprocess.run(
         [nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", "stderr"],
         capture_output=True, text=True, timeout=60, check=False,
