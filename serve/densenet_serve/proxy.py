@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .errors import ServerExitedError, ServerSetupError, ServerTimeoutError
-from .server import die_with_parent, kill_group
+from .server import die_with_parent, stop_group
 
 TEMPLATE = Path(__file__).with_name("nginx.conf.template")
 MiB = 1 << 20
@@ -233,14 +233,8 @@ class NginxProxy:
         process, self.process = self.process, None
         if process is None:
             return None
-        if process.poll() is None:
-            process.send_signal(signal.SIGQUIT)
-        try:
-            code = process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            code = None
-        kill_group(process.pid)  # workers of a master that was killed keep their sockets open
-        return process.wait() if code is None else code
+        # The group: the workers of a master that was killed keep their listening sockets open.
+        return stop_group(process, signal.SIGQUIT, timeout_s)
 
     def __enter__(self) -> NginxProxy:
         return self.start()

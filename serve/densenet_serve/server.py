@@ -188,15 +188,7 @@ class TritonServer:
         code = None
         if process is not None:
             timeout_s = self.options.exit_timeout_s + 10 if timeout_s is None else timeout_s
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-            try:
-                code = process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                code = None
-            kill_group(process.pid)  # stubs that outlived the server
-            if code is None:
-                code = process.wait()
+            code = stop_group(process, signal.SIGTERM, timeout_s)  # and the stubs that outlived it
         if self.shm_prefix is not None:
             # A crashed server or a killed stub leaves its regions behind (1 MiB or more each).
             remove_shm_regions(self.shm_prefix)
@@ -224,6 +216,18 @@ def remove_shm_regions(prefix: str) -> None:
     for region in shm_regions(prefix):
         with contextlib.suppress(FileNotFoundError):
             region.unlink()
+
+
+def stop_group(process: subprocess.Popen, signum: int, timeout_s: float) -> int:
+    """Ask the leader of a process group to stop (``signum``), wait, then SIGKILL what is left of it."""
+    if process.poll() is None:
+        process.send_signal(signum)
+    try:
+        code = process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        code = None
+    kill_group(process.pid)
+    return process.wait() if code is None else code
 
 
 def kill_group(pgid: int) -> None:
