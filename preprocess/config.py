@@ -7,7 +7,6 @@ time instead of silently changing what the model sees.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -262,10 +261,9 @@ _KNOWN_PARAMETERS = frozenset(
 
 
 def _available_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+    from .cpus import usable_cpus  # the project's one CPU-count rule (affinity capped by the quota)
+
+    return usable_cpus()
 
 
 def _int(name: str, value: str, minimum: int) -> int:
