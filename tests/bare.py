@@ -13,7 +13,7 @@ from pathlib import Path
 import processes
 
 from densenet_serve.distribution import find_distribution, stage_backends
-from densenet_serve.scratch import free_port
+from densenet_serve.ports import free_port
 from densenet_serve.server import ServerOptions, kill_group, remove_shm_regions, server_environment
 
 

@@ -9,8 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
-
-from densenet_serve import scratch
+import scratch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -19,8 +19,8 @@ import processes
 import pytest
 
 from densenet_serve.errors import ServerSetupError
+from densenet_serve.ports import free_port
 from densenet_serve.proxy import find_nginx
-from densenet_serve.scratch import free_port
 
 ADMIN_TOKEN = "network-test-admin-token"
 

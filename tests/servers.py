@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from densenet_serve import ServerOptions, TritonServer
-from densenet_serve.scratch import free_port
+from densenet_serve.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ADMIN_TOKEN = "test-admin-token"  # the restricted APIs (statistics, repository, ...) need it

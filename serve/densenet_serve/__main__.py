@@ -30,8 +30,8 @@ from pathlib import Path
 
 from .errors import ServeError, ServerSetupError
 from .health import check
+from .ports import free_port
 from .proxy import NginxProxy, ProxyConfig, find_nginx, is_loopback, private_prefix, unprivileged_workers
-from .scratch import free_port
 from .server import ServerOptions, TritonServer
 from .tls import fingerprint, self_signed
 from .weights_check import preprocessing_problems

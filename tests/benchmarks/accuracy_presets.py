@@ -19,11 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: servers
 
+from scratch import scratch_repository
 from servers import REPO_ROOT, serving
 
 from densenet_build.acquire import AcquiredModel, acquire
 from densenet_build.pbtxt import update_parameters
-from densenet_serve.scratch import scratch_repository
 from preprocess.config import PRESETS
 
 CACHE = REPO_ROOT / ".cache" / "test-models"

@@ -25,6 +25,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: scratch
+
 from densenet_client.client import DenseNetClient
 from densenet_client.endpoint import parse_endpoint
 from densenet_client.images import image_rows, load_image
@@ -214,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             urls = {parse_endpoint(url).protocol: url for url in args.url}
             where = "given"
         else:
-            from densenet_serve.scratch import start_scratch_server
+            from scratch import start_scratch_server
 
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="densenet-bench-")))
             print("starting a server (seeded DenseNet-121, CPU config) on free ports...", file=sys.stderr)

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from scratch import scratch_repository
 from servers import ADMIN_TOKEN, serving
 
 from densenet_serve import TritonServer
-from densenet_serve.scratch import scratch_repository
 from densenet_serve.server import ADMIN_HEADER
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

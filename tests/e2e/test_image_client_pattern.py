@@ -14,10 +14,10 @@ import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
 from imagefactory import cat_jpeg, encode, photo
 from PIL import Image
+from scratch import scratch_repository
 from servers import REPO_ROOT, serving
 
 from densenet_build.pbtxt import update_parameters
-from densenet_serve.scratch import scratch_repository
 
 pytestmark = pytest.mark.e2e
 

@@ -8,10 +8,11 @@ import sys
 
 import processes
 import pytest
+from scratch import scratch_repository
 from servers import REPO_ROOT
 
 from densenet_build.pbtxt import update_parameters
-from densenet_serve.scratch import free_port, scratch_repository
+from densenet_serve.ports import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -19,10 +19,10 @@ import tritonclient.http as httpclient
 from imagefactory import encode, photo, with_exif_orientation
 from inference import http_infer, results
 from PIL import Image
+from scratch import scratch_repository
 from servers import REPO_ROOT, serving
 
 from densenet_client.cli.datasets import ilsvrc2012
-from densenet_serve.scratch import scratch_repository
 
 pytestmark = pytest.mark.e2e
 

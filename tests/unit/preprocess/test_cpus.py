@@ -36,6 +36,6 @@ def test_explicit_decode_threads_are_kept(cpu_max):
 
 
 def test_placement_uses_the_same_rule():
-    from densenet_serve import placement
+    from densenet_cpu import placement
 
     assert placement.available_cpus is cpus.available_cpus

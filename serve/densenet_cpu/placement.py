@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 # The project's one CPU-count rule lives with the preprocess package (which may not import this
-# one); re-exported here for the launcher's callers.
+# one); re-exported here for the model's callers.
 from preprocess.cpus import CGROUP_CPU_MAX, available_cpus, cpu_quota
 
 __all__ = [

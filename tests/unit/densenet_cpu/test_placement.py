@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from densenet_build.pbtxt import parse_model_config
-from densenet_serve import placement
-from densenet_serve.placement import (
+from densenet_cpu import placement
+from densenet_cpu.placement import (
     Placement,
     available_cpus,
     cpu_quota,
