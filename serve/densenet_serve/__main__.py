@@ -23,13 +23,12 @@ import argparse
 import contextlib
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+from .core import WATCHDOG_FAILURES, WATCHDOG_INTERVAL_S, Watchdog, first_exit
 from .errors import ServeError, ServerSetupError
-from .health import check
 from .ports import free_port
 from .proxy import NginxProxy, ProxyConfig, find_nginx, is_loopback, private_prefix, unprivileged_workers
 from .server import ServerOptions, TritonServer
@@ -80,11 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--watchdog-interval",
         type=float,
-        default=10.0,
-        help="seconds between health inferences (default 10; 0 disables the watchdog)",
+        default=WATCHDOG_INTERVAL_S,
+        help="seconds between health inferences (default %(default)g; 0 disables the watchdog)",
     )
     parser.add_argument(
-        "--watchdog-failures", type=int, default=3, help="failed checks in a row before a restart (default 3)"
+        "--watchdog-failures",
+        type=int,
+        default=WATCHDOG_FAILURES,
+        help="failed checks in a row before a restart (default %(default)d)",
     )
     parser.add_argument(
         "--allow-preprocessing-mismatch",
@@ -156,19 +158,6 @@ Press Ctrl-C to stop.
 """
 
 
-def _first_exit(processes: dict[str, subprocess.Popen], timeout: float | None) -> tuple[str, int] | None:
-    """(name, exit code) of the first of ``processes`` to exit, or None after ``timeout`` seconds."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        for name, process in processes.items():
-            code = process.poll()
-            if code is not None:
-                return name, code
-        if deadline is not None and time.monotonic() >= deadline:
-            return None
-        time.sleep(0.2)
-
-
 def supervise(
     server: TritonServer,
     interval: float,
@@ -181,7 +170,7 @@ def supervise(
 
     Returns only if the watchdog is off and the server exits (its exit code).
     """
-    failed = 0
+    watchdog = Watchdog(server.http_url, failures, lambda line: print(f"watchdog: {line}", file=sys.stderr))
     restarts: list[float] = []
     while True:
         assert server.process is not None
@@ -189,15 +178,9 @@ def supervise(
         if proxy is not None:
             assert proxy.process is not None
             processes["nginx"] = proxy.process
-        exited = _first_exit(processes, interval if interval > 0 else None)
+        exited = first_exit(processes, interval if interval > 0 else None)
         if exited is None:
-            health = check(server.http_url)
-            failed = 0 if health.healthy else failed + 1
-            if not health.healthy:
-                print(
-                    f"watchdog: health check failed ({failed}/{failures}): {health.detail}", file=sys.stderr
-                )
-            if failed < failures:
+            if not watchdog.due():
                 continue
             reason, restart = "health checks failed", "tritonserver"
         else:
@@ -223,7 +206,7 @@ def supervise(
         server.start()
         server.wait_ready(ready_timeout)
         print("watchdog: all models READY again", file=sys.stderr, flush=True)
-        failed = 0
+        watchdog.reset()
 
 
 def _certificate(args: argparse.Namespace) -> tuple[Path, Path]:

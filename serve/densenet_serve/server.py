@@ -20,14 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from .core import EXIT_TIMEOUT_S, check_admin_token, tritonserver_flags
 from .distribution import TritonDistribution, find_distribution, stage_backends
 from .errors import ServerExitedError, ServerSetupError, ServerTimeoutError
 
 MODELS = ("densenet_ensemble", "preprocess", "densenet", "postprocess")
-# Endpoints that change or reveal server state; they need the admin token (header ADMIN_HEADER).
-RESTRICTED_APIS = ("model-repository", "shared-memory", "statistics", "trace", "logging")
-ADMIN_HEADER = "admin-token"
-GRPC_ADMIN_HEADER = f"triton-grpc-protocol-{ADMIN_HEADER}"  # Triton prefixes gRPC restriction keys
 _PR_SET_PDEATHSIG = 1
 SHM_DIR = Path("/dev/shm")
 SHM_PREFIX = "densenet-serve-"  # + a random part per start: no two servers share a region name
@@ -44,17 +41,13 @@ class ServerOptions:
     host: str = "127.0.0.1"  # localhost only unless asked otherwise
     model_config_name: str | None = "cpu"
     log_verbose: int = 0
-    exit_timeout_s: int = 30
+    exit_timeout_s: int = EXIT_TIMEOUT_S
     # Without a token of the user's, a random one nobody knows: the restricted APIs stay closed.
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     extra_args: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
-        if len(self.admin_token) < 16 or any(c in self.admin_token for c in ",:= \t\n"):
-            # ',', ':' and '=' delimit Triton's --http-restricted-api value; short tokens are guessable.
-            raise ServerSetupError(
-                "the admin token needs at least 16 characters and no ',', ':', '=' or spaces"
-            )
+        check_admin_token(self.admin_token)
 
     def command(
         self, dist: TritonDistribution, backend_dir: Path, shm_prefix: str | None = None
@@ -62,7 +55,7 @@ class ServerOptions:
         """``shm_prefix``: this server's own name prefix for the python backend's /dev/shm regions."""
         args = [
             str(dist.binary),
-            f"--model-repository={self.model_repository}",
+            *tritonserver_flags(self.model_repository, self.admin_token, self.exit_timeout_s),
             f"--backend-directory={backend_dir}",
             f"--cache-directory={dist.caches}",
             f"--http-address={self.host}",
@@ -71,14 +64,7 @@ class ServerOptions:
             f"--grpc-port={self.grpc_port}",
             f"--metrics-address={self.host}",
             f"--metrics-port={self.metrics_port}",
-            "--allow-metrics=true",
             "--allow-gpu-metrics=false",
-            # Models are fixed at start: nobody may load or unload them over the API.
-            "--model-control-mode=none",
-            "--strict-readiness=true",
-            f"--http-restricted-api={','.join(RESTRICTED_APIS)}:{ADMIN_HEADER}={self.admin_token}",
-            f"--grpc-restricted-protocol={','.join(RESTRICTED_APIS)}:{ADMIN_HEADER}={self.admin_token}",
-            f"--exit-timeout-secs={self.exit_timeout_s}",
             f"--log-verbose={self.log_verbose}",
         ]
         if shm_prefix:

@@ -35,8 +35,8 @@ from imagefactory import encode, photo
 
 from densenet_cpu.placement import Placement, cpu_instance_placements, ort_session_options
 from densenet_serve import ServerOptions, TritonServer
+from densenet_serve.core import ADMIN_HEADER
 from densenet_serve.ports import free_port
-from densenet_serve.server import ADMIN_HEADER
 from preprocess import PreprocessConfig, Preprocessor
 
 REPO = Path(__file__).resolve().parents[2]

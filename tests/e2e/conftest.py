@@ -14,7 +14,7 @@ from scratch import scratch_repository
 from servers import ADMIN_TOKEN, serving
 
 from densenet_serve import TritonServer
-from densenet_serve.server import ADMIN_HEADER
+from densenet_serve.core import ADMIN_HEADER
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

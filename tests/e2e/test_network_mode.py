@@ -26,7 +26,7 @@ from network import ADMIN_TOKEN, NetworkLauncher, start_network_launcher
 from processes import listening_addresses
 from tritonclient.utils import InferenceServerException
 
-from densenet_serve.server import GRPC_ADMIN_HEADER
+from densenet_serve.core import GRPC_ADMIN_HEADER
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ import tritonclient.grpc as grpcclient
 from processes import listening_addresses
 from tritonclient.utils import InferenceServerException
 
-from densenet_serve.server import ADMIN_HEADER, GRPC_ADMIN_HEADER
+from densenet_serve.core import ADMIN_HEADER, GRPC_ADMIN_HEADER
 
 pytestmark = pytest.mark.e2e
 
