@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .config import PreprocessConfig
-from .decode import decode_image, strip_padding
+from .config import PreprocessConfig, ResamplingMode
+from .decode import decode_image, decode_scaled, strip_padding
 from .errors import ImageError
-from .transform import Normalizer, draft_size, resize
+from .transform import Normalizer, draft_size, resize, resize_region
 
 Row = bytes | np.ndarray
 
@@ -28,11 +28,14 @@ class Preprocessor:
         self._draft = draft_size(config) if config.jpeg_draft else None
         self._normalize = Normalizer(config)
         self._pool = ThreadPoolExecutor(config.threads, "decode") if config.threads > 1 else None
+        self._fast = config.resampling_mode is ResamplingMode.FAST
 
     def decode(self, row: Row) -> np.ndarray:
         """One encoded image (zero padding allowed) → uint8 [H, W, 3]; raises :class:`ImageError`."""
-        image = decode_image(strip_padding(row), self.config, self._draft)
-        return resize(image, self.config)
+        data = strip_padding(row)
+        if self._fast:
+            return resize_region(decode_scaled(data, self.config, self._draft), self.config)
+        return resize(decode_image(data, self.config, self._draft), self.config)
 
     def __call__(self, row: Row) -> np.ndarray:
         """One encoded image → float32 [3, H, W]."""
