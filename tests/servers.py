@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from densenet_serve import ServerOptions, TritonServer
@@ -14,14 +14,18 @@ ADMIN_TOKEN = "test-admin-token"  # the restricted APIs (statistics, repository,
 
 
 @contextlib.contextmanager
-def serving(model_repository: Path, log_dir: Path) -> Iterator[TritonServer]:
-    """A READY tritonserver on free ports serving ``model_repository``; stopped on exit."""
+def serving(model_repository: Path, log_dir: Path, extra_args: Sequence[str] = ()) -> Iterator[TritonServer]:
+    """A READY tritonserver on free ports serving ``model_repository``; stopped on exit.
+
+    ``extra_args`` go to tritonserver as they are (e.g. ``--cache-config=local,size=...``).
+    """
     options = ServerOptions(
         model_repository=model_repository,
         http_port=free_port(),
         grpc_port=free_port(),
         metrics_port=free_port(),
         admin_token=ADMIN_TOKEN,
+        extra_args=tuple(extra_args),
     )
     triton = TritonServer(options, log_path=log_dir / "tritonserver.log")
     try:
