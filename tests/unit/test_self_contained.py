@@ -17,7 +17,7 @@ def test_no_tracked_file_refers_outside_the_repository():
     offenders = []
     for name in files:
         path = ROOT / name
-        if path.suffix in {".onnx", ".png", ".jpg", ".plan"} or not path.is_file():
+        if path.suffix in {".onnx", ".png", ".jpg", ".plan"} or not path.is_file() or path == Path(__file__):
             continue
         text = path.read_text(encoding="utf-8", errors="ignore")
         offenders += [f"{name}: {m.group(0)}" for m in OUTSIDE.finditer(text)]
