@@ -35,6 +35,9 @@ __all__ = [
 class Placement:
     threads: int  # ONNX Runtime intra-op threads of this instance's session
     cpus: tuple[int, ...] | None  # CPUs this instance is pinned to; None: not pinned
+    # With adaptive threads: the threads of the session used while no other instance runs (every
+    # usable CPU); None: this instance always runs with ``threads``.
+    solo_threads: int | None = None
 
 
 def instance_index(model_config: Mapping, instance_name: str) -> tuple[int, int]:
@@ -84,13 +87,29 @@ def pin_process(cpus: Sequence[int]) -> None:
             os.sched_setaffinity(int(task), set(cpus))
 
 
-def cpu_instance_placements(parameters: Mapping[str, str], instances: int) -> list[Placement]:
+def cpu_instance_placements(
+    parameters: Mapping[str, str], instances: int, available: tuple[Sequence[int], int] | None = None
+) -> list[Placement]:
     """Every instance's placement as the CPU config's parameters ask (``intra_op_num_threads``,
-    ``pin_instances``), on the CPUs this process may use."""
-    cpus, usable = available_cpus()
+    ``pin_instances``, ``adaptive_threads``), on the CPUs this process may use (``available``:
+    the CPUs and how many may be busy, default this process's).
+
+    ``adaptive_threads``: a request that finds every other instance idle runs on all usable CPUs
+    (a lone request is not held to one core); under load each instance keeps to its share. The
+    instances then share the CPUs, so none is pinned.
+    """
+    cpus, usable = available if available is not None else available_cpus()
     threads = int(parameters.get("intra_op_num_threads", "0"))
-    pin = parameters.get("pin_instances", "false").lower() == "true"
-    return [place(cpus, usable, instances, i, threads=threads, pin=pin) for i in range(instances)]
+    adaptive = _flag(parameters, "adaptive_threads")
+    pin = _flag(parameters, "pin_instances") and not adaptive
+    placements = [place(cpus, usable, instances, i, threads=threads, pin=pin) for i in range(instances)]
+    if not adaptive:
+        return placements
+    return [Placement(p.threads, None, usable if usable > p.threads else None) for p in placements]
+
+
+def _flag(parameters: Mapping[str, str], key: str) -> bool:
+    return parameters.get(key, "false").strip().lower() == "true"
 
 
 def ort_session_options(parameters: Mapping[str, str], threads: int):

@@ -28,6 +28,7 @@ MODELS = ("densenet_ensemble", "preprocess", "densenet", "postprocess")
 _PR_SET_PDEATHSIG = 1
 SHM_DIR = Path("/dev/shm")
 SHM_PREFIX = "densenet-serve-"  # + a random part per start: no two servers share a region name
+SHM_PREFIX_VARIABLE = "DENSENET_SHM_PREFIX"
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,8 @@ class TritonServer:
         try:
             self.process = subprocess.Popen(
                 self.options.command(dist, backend_dir, self.shm_prefix),
-                env=server_environment(dist),
+                # The models name their own /dev/shm files with the prefix too: removed alike.
+                env={**server_environment(dist), SHM_PREFIX_VARIABLE: self.shm_prefix},
                 stdout=log,
                 stderr=subprocess.STDOUT if log else None,
                 start_new_session=True,

@@ -28,14 +28,16 @@ from densenet_serve import ServerOptions, TritonServer
 from densenet_serve.ports import free_port
 
 # name: (instances, intra-op threads per instance (0: an equal share of the CPUs), pin, dynamic
-# batching, spinning)
+# batching, spinning, adaptive threads)
+COMMITTED = "2-instances-pinned"  # configs/cpu.pbtxt as committed
 LAYOUTS = {
-    "1-instance-batching": (1, 0, False, True, True),  # the first CPU config
-    "2-instances": (2, 0, False, False, False),
-    "2-instances-pinned": (2, 0, True, False, False),  # committed
-    "2-instances-pinned-batching": (2, 0, True, True, False),
-    "2-instances-2-threads": (2, 2, False, False, False),
-    "3-instances": (3, 0, True, False, False),  # on 2 CPUs: 1 thread each, pinning switches itself off
+    "1-instance-batching": (1, 0, False, True, True, False),  # the first CPU config
+    "2-instances": (2, 0, False, False, False, False),
+    "2-instances-pinned": (2, 0, True, False, False, False),
+    "2-instances-pinned-batching": (2, 0, True, True, False, False),
+    "2-instances-2-threads": (2, 2, False, False, False, False),
+    "3-instances": (3, 0, True, False, False, False),  # on 2 CPUs: 1 thread each, no pinning
+    "2-instances-adaptive": (2, 0, False, False, False, True),  # all CPUs for a lone request
 }
 
 
@@ -46,7 +48,9 @@ def set_parameter(config: str, key: str, value: str) -> str:
     return re.sub(pattern, rf'\g<1>"{value}"', config)
 
 
-def layout_config(config: str, instances: int, threads: int, pin: bool, batching: bool, spin: bool) -> str:
+def layout_config(
+    config: str, instances: int, threads: int, pin: bool, batching: bool, spin: bool, adaptive: bool
+) -> str:
     """``config`` (configs/cpu.pbtxt's text) with the given layout."""
     config = re.sub(r"^(instance_group \[ \{ count: )\d+", rf"\g<1>{instances}", config, flags=re.MULTILINE)
     config = re.sub(r"^dynamic_batching \{[^}]*\}\n", "", config, flags=re.MULTILINE)
@@ -56,6 +60,7 @@ def layout_config(config: str, instances: int, threads: int, pin: bool, batching
         )
     config = set_parameter(config, "intra_op_num_threads", str(threads))
     config = set_parameter(config, "pin_instances", str(pin).lower())
+    config = set_parameter(config, "adaptive_threads", str(adaptive).lower())
     return set_parameter(config, "allow_spinning", str(spin).lower())
 
 
@@ -96,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--layouts", nargs="+", choices=list(LAYOUTS), default=list(LAYOUTS))
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[2, 4, 8])
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--window", type=float, default=4.0)
     args = parser.parse_args(argv)

@@ -5,7 +5,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from bench_layouts import LAYOUTS, layout_config, set_parameter
+from bench_layouts import COMMITTED, LAYOUTS, layout_config, set_parameter
 
 from densenet_build.pbtxt import parse_model_config
 
@@ -13,12 +13,12 @@ CPU_CONFIG = (Path(__file__).resolve().parents[3] / "model_repository/densenet/c
 
 
 def test_the_committed_layout_is_the_one_the_benchmark_calls_committed():
-    assert layout_config(CPU_CONFIG, *LAYOUTS["2-instances-pinned"]) == CPU_CONFIG
+    assert layout_config(CPU_CONFIG, *LAYOUTS[COMMITTED]) == CPU_CONFIG
 
 
 @pytest.mark.parametrize("name", list(LAYOUTS))
 def test_every_layout_is_a_valid_config_with_its_settings(name):
-    instances, threads, pin, batching, spin = LAYOUTS[name]
+    instances, threads, pin, batching, spin, adaptive = LAYOUTS[name]
     config = parse_model_config(layout_config(CPU_CONFIG, *LAYOUTS[name]))
     parameters = {k: v.string_value for k, v in config.parameters.items()}
     assert [g.count for g in config.instance_group] == [instances]
@@ -27,10 +27,12 @@ def test_every_layout_is_a_valid_config_with_its_settings(name):
         parameters["intra_op_num_threads"],
         parameters["pin_instances"],
         parameters["allow_spinning"],
+        parameters["adaptive_threads"],
     ) == (
         str(threads),
         str(pin).lower(),
         str(spin).lower(),
+        str(adaptive).lower(),
     )
     assert parameters["weights"]  # everything else is kept
 

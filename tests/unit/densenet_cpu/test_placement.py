@@ -177,3 +177,21 @@ def test_pin_process_while_many_short_lived_threads_come_and_go():
         for thread in churners:
             thread.join(30)
     assert os.sched_getaffinity(0) == original
+
+
+def test_adaptive_threads_give_a_lone_request_every_cpu_and_pin_nothing():
+    parameters = {"intra_op_num_threads": "0", "pin_instances": "true", "adaptive_threads": "true"}
+    placements = placement.cpu_instance_placements(parameters, 2, available=((0, 1), 2))
+    assert [(p.threads, p.cpus, p.solo_threads) for p in placements] == [(1, None, 2), (1, None, 2)]
+
+
+def test_adaptive_threads_with_one_cpu_have_nothing_to_adapt():
+    parameters = {"adaptive_threads": "true"}
+    placements = placement.cpu_instance_placements(parameters, 2, available=((0,), 1))
+    assert [(p.threads, p.solo_threads) for p in placements] == [(1, None), (1, None)]
+
+
+def test_without_adaptive_threads_the_share_is_fixed():
+    parameters = {"pin_instances": "true"}
+    placements = placement.cpu_instance_placements(parameters, 2, available=((0, 1), 2))
+    assert [(p.threads, p.cpus, p.solo_threads) for p in placements] == [(1, (0,), None), (1, (1,), None)]
