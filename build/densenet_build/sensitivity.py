@@ -38,7 +38,7 @@ class SearchResult:
     cached: bool = False
 
     def int8_mac_share(self) -> float:
-        kept = set(self.kept or self.layers)
+        kept = set(self.layers if self.kept is None else self.kept)
         total = sum(self.macs.get(name, 0) for name in self.layers)
         int8 = sum(self.macs.get(name, 0) for name in self.layers if name not in kept)
         return int8 / total if total else 0.0
