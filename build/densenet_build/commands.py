@@ -90,7 +90,7 @@ def _load(args: argparse.Namespace, folder: Path):  # -> (tensors, names)
 
 def _cmd_variants(args: argparse.Namespace) -> None:
     from .agreement import format_table, require, write_report
-    from .int8 import Int8Options, float_layers
+    from .int8 import Int8Options, float_layers, search_report_path
     from .precision import evaluate, make_variants
     from .repository import load_interface
 
@@ -124,6 +124,7 @@ def _cmd_variants(args: argparse.Namespace) -> None:
         calibration_method=args.calibration_method if calibration is not None else None,
         int8_target_agreement=args.target_agreement if calibration is not None else None,
         int8_fp16_layers=float_layers(paths["int8"]) if "int8" in paths else None,
+        int8_search=str(search_report_path(paths["int8"])) if "int8" in paths else None,
         files={name: str(path) for name, path in paths.items()},
     )
     print(f"wrote {', '.join(str(p) for p in paths.values())} and {report}")

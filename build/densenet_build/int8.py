@@ -12,6 +12,7 @@ fp16 scales need opset 19 (DequantizeLinear's float16 outputs), so the model is 
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 from collections.abc import Callable, Sequence
@@ -205,12 +206,14 @@ def build_int8(
         half_path = tmp / "fp16.onnx"
         onnx.save(half, str(half_path))
         half_ranges = retype_ranges(ranges, half, tmp / "ranges-fp16.json")
-        reference = run_onnx(pre, held_out, interface.input.name)
+        reference: list[np.ndarray] = []  # fp32 logits, computed once, only if the search is not cached
 
         def agreement_with(exclude: Sequence[str], fp16: bool = True, only: Sequence[str] | None = None):
+            if not reference:
+                reference.append(run_onnx(pre, held_out, interface.input.name))
             model, model_ranges = (half_path, half_ranges) if fp16 else (pre, ranges)
             candidate = quantize(model, model_ranges, tmp / "trial.onnx", options.method, exclude, only)
-            return compare("trial", reference, run_onnx(candidate, held_out, interface.input.name))
+            return compare("trial", reference[0], run_onnx(candidate, held_out, interface.input.name))
 
         model = onnx.load(str(pre), load_external_data=False)
         result = search(
@@ -222,7 +225,10 @@ def build_int8(
             cache_key=(pre.read_bytes(), ranges.read_bytes(), held_out.tobytes(), options.method),
             cache_dir=options.cache_dir,
         )
-        show(format_search(result))
+        details = search_report_path(destination)
+        details.parent.mkdir(parents=True, exist_ok=True)
+        details.write_text(json.dumps(result.to_json(), indent=1) + "\n", encoding="utf-8")
+        show(format_search(result, details=details))
         if result.kept is None:
             raise_no_split(result)
         final = onnx.load(
@@ -238,6 +244,11 @@ def build_int8(
     props[FLOAT_LAYERS_KEY] = ",".join(result.kept)
     helper.set_model_props(final, props)
     return Int8Result(save_atomically(final, destination), result, len(calibration), len(held_out), notes)
+
+
+def search_report_path(model_path: Path) -> Path:
+    """Where the full sensitivity table of an int8 variant goes: ``model_int8-search.json``."""
+    return model_path.with_name(model_path.stem + "-search.json")
 
 
 def raise_no_split(result: SearchResult) -> None:

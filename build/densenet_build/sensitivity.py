@@ -146,7 +146,7 @@ def _row(row: Agreement, extra: str = "") -> str:
     )
 
 
-def format_search(result: SearchResult, show_layers: int = 15) -> str:
+def format_search(result: SearchResult, show_layers: int = 15, details: Path | None = None) -> str:
     """The sensitivity table, the search's trials and the outcome, as printed by ``variants``."""
     header = f"{'':<40} {'top-1 agree':>11} {'top-5 overlap':>13} {'mean |Δlogit|':>13}"
     lines = [
@@ -159,7 +159,8 @@ def format_search(result: SearchResult, show_layers: int = 15) -> str:
         for row in result.ranking[:show_layers]:
             lines.append(_row(row, f"{result.macs.get(row.name, 0) / total:.1%} of MACs"))
         if len(result.ranking) > show_layers:
-            lines.append(f"... {len(result.ranking) - show_layers} more (all in the JSON report)")
+            where = f" (all in {details})" if details is not None else ""
+            lines.append(f"... {len(result.ranking) - show_layers} more{where}")
         lines.append("the most harmful k layers in fp16, the rest int8:")
         lines += [_row(row) for row in result.trials]
     took = "cached" if result.cached else f"{result.seconds:.0f}s"

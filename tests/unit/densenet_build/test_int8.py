@@ -1,5 +1,6 @@
 """int8 that stays right: calibration on any image count, and a search that finds the fragile layer."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -236,6 +237,10 @@ def test_variants_says_what_it_kept_and_fails_when_no_split_reaches_the_target(
     assert "each layer alone in int8" in out
     assert "kept 1 of 3 weighted layers in fp16" in out
     assert float_layers(tmp_path / "out" / "model_int8.onnx") == [FRAGILE]
+    report = json.loads((tmp_path / "out" / "variants.json").read_text())
+    assert report["int8_fp16_layers"] == [FRAGILE]
+    search = json.loads(Path(report["int8_search"]).read_text())
+    assert search["ranking"][0]["name"] == FRAGILE
 
     tie = tmp_path / "tie.onnx"
     onnx.save(make_tiny(near_tie=True), str(tie))
