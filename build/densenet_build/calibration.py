@@ -12,7 +12,9 @@ by a digest of the model, the calibration tensors and the method, so a rebuild s
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import logging
 import tempfile
 from pathlib import Path
@@ -85,7 +87,8 @@ def calibrate(
     """Activation ranges of every input and output of the weighted layers, over ``tensors``."""
     calibration_method = check_method(method)
     check_images(tensors, warn=False)
-    with tempfile.TemporaryDirectory(prefix="calibrate.") as tmp:
+    # The histogram calibrators print progress on every batch: keep the console for our table.
+    with tempfile.TemporaryDirectory(prefix="calibrate.") as tmp, contextlib.redirect_stdout(io.StringIO()):
         calibrator = create_calibrator(
             Path(model_path),
             list(INT8_OP_TYPES),

@@ -360,7 +360,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         type=_fraction,
         default=DEFAULT_HELD_OUT,
         help="int8: fraction of the calibration images kept out of calibration to measure agreement on "
-        f"(default {DEFAULT_HELD_OUT})",
+        f"(default {DEFAULT_HELD_OUT}; 0: calibrate on all and measure on the same, optimistic)",
     )
     variants.add_argument(
         "--no-cache",

@@ -33,7 +33,7 @@ LOGGER = logging.getLogger(__name__)
 QDQ_OPSET = 19  # DequantizeLinear with float16 scales (and float16 outputs)
 FLOAT_LAYERS_KEY = "int8_fp16_layers"  # ONNX metadata: the layers kept in fp16, comma-separated
 DEFAULT_TARGET = 0.97
-DEFAULT_HELD_OUT = 0.3
+DEFAULT_HELD_OUT = 0.5  # 100 images: 50 held out, so 97 % tolerates one disagreement
 
 
 @dataclass(frozen=True)
@@ -161,18 +161,22 @@ def quantize(
 
 
 def _split(tensors: np.ndarray, held_out: float) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(calibration, held-out) tensors: a seeded random slice, not the last names (often one class)."""
-    notes = []
+    """(calibration, held-out) tensors: a seeded random slice, not the last names (often one class).
+
+    ``held_out`` 0, or too few images to spare one: both are all the images (agreement optimistic).
+    """
     count = len(tensors)
-    held = min(count - 1, max(1, round(count * held_out))) if held_out > 0 else 0
+    if held_out <= 0:
+        return tensors, tensors, []
+    held = min(count - 1, max(1, round(count * held_out)))
     if held < 1:
-        notes.append(
+        note = (
             f"{count} calibration image(s): none can be held out, so the search measures agreement "
             "on the calibration images themselves (optimistic)"
         )
-        return tensors, tensors, notes
+        return tensors, tensors, [note]
     order = np.random.default_rng(0).permutation(count)
-    return tensors[np.sort(order[held:])], tensors[np.sort(order[:held])], notes
+    return tensors[np.sort(order[held:])], tensors[np.sort(order[:held])], []
 
 
 def build_int8(

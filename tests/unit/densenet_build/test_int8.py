@@ -1,6 +1,7 @@
 """int8 that stays right: calibration on any image count, and a search that finds the fragile layer."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,8 @@ from densenet_build.sensitivity import _smallest_passing
 from preprocess import PreprocessConfig
 
 FRAGILE = "fragile"  # the layer whose input int8 cannot represent
+# Quantized, FRAGILE leaves almost nothing right; any other layer costs at most a near tie or two.
+SEARCH = Int8Options(target_agreement=0.8, held_out=0.5)
 
 
 def fragile_classifier(seed: int = 0) -> onnx.ModelProto:
@@ -91,13 +94,13 @@ def test_quantizing_the_fragile_layer_breaks_the_answers(fragile_onnx, photos, t
 
 
 def test_the_search_keeps_exactly_the_fragile_layer_in_fp16(fragile_onnx, photos, tmp_path):
-    options = Int8Options(cache_dir=tmp_path / "cache")
+    options = replace(SEARCH, cache_dir=tmp_path / "cache")
     result = build_int8(fragile_onnx, tmp_path / "int8.onnx", photos, options=options, show=print)
     search = result.search
-    assert search.full.top1_agreement < 0.97
+    assert search.full.top1_agreement < 0.5
     assert search.ranking[0].name == FRAGILE  # measured the most harmful
     assert search.kept == [FRAGILE]
-    assert search.final().top1_agreement >= 0.97
+    assert search.final().top1_agreement >= 0.8
     assert 0.0 < search.int8_mac_share() < 1.0
     model = onnx.load(str(result.path))
     assert read_precision(model) == "int8"
@@ -112,7 +115,7 @@ def test_the_search_keeps_exactly_the_fragile_layer_in_fp16(fragile_onnx, photos
     # the held-out images were not used to calibrate; the others agree too
     reference = run_onnx(fragile_onnx, photos, "data_0").reshape(len(photos), -1)
     logits = run_onnx(result.path, photos, "data_0").reshape(len(photos), -1)
-    assert np.mean(reference.argmax(1) == logits.argmax(1)) >= 0.95
+    assert np.mean(reference.argmax(1) == logits.argmax(1)) >= 0.8
 
     again = build_int8(fragile_onnx, tmp_path / "again.onnx", photos, options=options)
     assert again.search.cached
@@ -232,7 +235,10 @@ def test_variants_says_what_it_kept_and_fails_when_no_split_reaches_the_target(
 ):
     from densenet_build.__main__ import main
 
-    assert main(_variants(tmp_path, fragile_onnx, sample_dir, "--min-top1", "0.5")) == 0
+    assert (
+        main(_variants(tmp_path, fragile_onnx, sample_dir, "--min-top1", "0.5", "--target-agreement", "0.8"))
+        == 0
+    )
     out = capsys.readouterr().out
     assert "each layer alone in int8" in out
     assert "kept 1 of 3 weighted layers in fp16" in out

@@ -7,6 +7,7 @@ from onnx import TensorProto, numpy_helper
 from densenet_build.acquire import sha256_of
 from densenet_build.errors import PrecisionError
 from densenet_build.image_folder import load_tensors
+from densenet_build.int8 import Int8Options
 from densenet_build.precision import evaluate, make_variants, read_precision, run_onnx
 from densenet_build.prepare import prepare
 from densenet_build.repository import load_preprocess_config
@@ -21,7 +22,9 @@ def _initializers(model: onnx.ModelProto) -> dict[str, np.ndarray]:
 @pytest.fixture
 def variants(tiny_onnx, sample_dir, tmp_path):
     calibration, _ = load_tensors(sample_dir, PreprocessConfig())
-    return make_variants(tiny_onnx, tmp_path / "out", ["fp16", "int8"], calibration)
+    # Every layer int8, calibrated on all the images: the Q/DQ form (test_int8 tests the search).
+    every_layer = Int8Options(target_agreement=0.0, held_out=0.0)
+    return make_variants(tiny_onnx, tmp_path / "out", ["fp16", "int8"], calibration, int8=every_layer)
 
 
 def test_fp16_keeps_fp32_io_and_converts_the_inside(variants):
