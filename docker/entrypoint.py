@@ -3,8 +3,8 @@
 
 ``densenet-triton [TRITONSERVER FLAGS...]`` starts ``tritonserver`` (``$TRITONSERVER``, default
 /opt/tritonserver/bin/tritonserver) on the repository ``$MODEL_REPOSITORY`` (default /models) with
-the flags every deployment shares (compose's GPU and CPU services, Kubernetes); the arguments are
-appended (e.g. ``--model-config-name=cpu``).
+the flags every deployment shares (``densenet_serve.core``, the embedded launcher's too); the
+arguments are appended (e.g. ``--model-config-name=cpu``).
 
 - Models are fixed at start: ``--model-control-mode=none`` refuses load/unload over the API.
 - The model-repository, shared-memory, statistics, trace and logging APIs need the header
@@ -12,10 +12,10 @@ appended (e.g. ``--model-config-name=cpu``).
   file ``$TRITON_ADMIN_TOKEN_FILE`` (default /run/secrets/triton_admin_token, a compose or
   Kubernetes secret). Without a token of at least 16 characters the server does not start.
 - Latency summaries (p50/p90/p99) are exported next to Triton's default counters.
-- Watchdog: Triton's /v2/health/ready stays 200 when a python-backend stub has died, so every
-  ``$WATCHDOG_INTERVAL`` seconds (default 30; 0 disables) a real inference runs through
-  densenet_ensemble (``densenet_serve.health``); after ``$WATCHDOG_FAILURES`` (default 3) failures in
-  a row the server is stopped and this process exits 1, so the restart policy replaces the container.
+- Watchdog: every ``$WATCHDOG_INTERVAL`` seconds (default 10; 0 disables) a real inference runs
+  through densenet_ensemble; after ``$WATCHDOG_FAILURES`` (default 3) failures in a row the server
+  is stopped and this process exits 1, so the restart policy replaces the container (the embedded
+  launcher restarts the server instead: the only difference between the two).
 - SIGTERM/SIGINT are passed on: in-flight requests finish (``--exit-timeout-secs``), then it exits
   with tritonserver's code.
 """
@@ -23,7 +23,6 @@ appended (e.g. ``--model-config-name=cpu``).
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -32,11 +31,17 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-# The restricted endpoints and their header are the embedded launcher's: one definition for both.
-from densenet_serve.server import ADMIN_HEADER, RESTRICTED_APIS
+from densenet_serve.core import (
+    EXIT_TIMEOUT_S,
+    WATCHDOG_FAILURES,
+    WATCHDOG_INTERVAL_S,
+    Watchdog,
+    check_admin_token,
+    first_exit,
+    tritonserver_flags,
+)
+from densenet_serve.errors import ServerSetupError
 
-TOKEN_PATTERN = re.compile(r"[A-Za-z0-9._~+/-]{16,}")  # no ',', ':' or '=': they delimit the flag
-EXIT_TIMEOUT_S = 30
 # After failed health inferences a stub is dead and its model never finishes unloading: tritonserver
 # would wait all of EXIT_TIMEOUT_S for it. In-flight requests drain within seconds; then it is killed.
 WATCHDOG_STOP_TIMEOUT_S = 10
@@ -54,27 +59,17 @@ def admin_token() -> str:
         token = path.read_text().strip()
     except OSError as error:
         fail(f"cannot read the admin token from {path} ({error.strerror}); set TRITON_ADMIN_TOKEN")
-    if not TOKEN_PATTERN.fullmatch(token):
-        fail(
-            f"the admin token in {path} must be at least 16 characters of A-Z a-z 0-9 . _ ~ + / - "
-            "(e.g. `openssl rand -hex 32`)"
-        )
-    return token
+    try:
+        return check_admin_token(token)
+    except ServerSetupError as error:
+        fail(f"{path}: {error}")
+        raise  # unreachable: fail() exits
 
 
 def command(token: str, extra: list[str]) -> list[str]:
-    restriction = f"{','.join(RESTRICTED_APIS)}:{ADMIN_HEADER}={token}"
     return [
         os.environ.get("TRITONSERVER", "/opt/tritonserver/bin/tritonserver"),
-        f"--model-repository={os.environ.get('MODEL_REPOSITORY', '/models')}",
-        "--model-control-mode=none",
-        "--strict-readiness=true",
-        f"--exit-timeout-secs={EXIT_TIMEOUT_S}",
-        f"--http-restricted-api={restriction}",
-        f"--grpc-restricted-protocol={restriction}",
-        "--allow-metrics=true",
-        "--metrics-config=summary_latencies=true",
-        "--metrics-config=summary_quantiles=0.5:0.05,0.9:0.01,0.99:0.001",
+        *tritonserver_flags(os.environ.get("MODEL_REPOSITORY", "/models"), token, EXIT_TIMEOUT_S),
         *extra,
     ]
 
@@ -98,30 +93,24 @@ def ready(address: str) -> bool:
 
 def watch(process: subprocess.Popen[bytes], address: str, interval: float, allowed: int) -> int | None:
     """Return tritonserver's exit code, or None after ``allowed`` failed health inferences in a row."""
-    from densenet_serve.health import check
-
     while not ready(address):  # loading: the orchestrator's start period covers this phase
         if process.poll() is not None:
             return process.returncode
         time.sleep(1)
-    failed = 0
+    watchdog = Watchdog(address, allowed, lambda line: print(f"densenet-triton: {line}", flush=True))
     while True:
-        try:
-            return process.wait(timeout=interval)
-        except subprocess.TimeoutExpired:
-            health = check(address)
-        failed = 0 if health.healthy else failed + 1
-        if failed:
-            print(f"densenet-triton: health inference failed ({failed}/{allowed}): {health.detail}")
-        if failed >= allowed:
+        exited = first_exit({"tritonserver": process}, interval)
+        if exited is not None:
+            return exited[1]
+        if watchdog.due():
             return None
 
 
 def main() -> int:
     sys.stdout.reconfigure(line_buffering=True)  # log lines reach `docker logs` as they happen
     extra = sys.argv[1:]
-    interval = float(os.environ.get("WATCHDOG_INTERVAL", "30"))
-    allowed = int(os.environ.get("WATCHDOG_FAILURES", "3"))
+    interval = float(os.environ.get("WATCHDOG_INTERVAL", str(WATCHDOG_INTERVAL_S)))
+    allowed = int(os.environ.get("WATCHDOG_FAILURES", str(WATCHDOG_FAILURES)))
     process = subprocess.Popen(command(admin_token(), extra))
 
     def forward(signum: int, _frame: object) -> None:

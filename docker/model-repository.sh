@@ -5,8 +5,9 @@
 # services and the Kubernetes Job run this script, in the images of docker/Dockerfile.
 #   1. this release's configs and model.py glue (from the image) into $MODEL_REPOSITORY
 #   2. densenet-build model: densenet-7 from the ONNX model zoo, sha256-verified, cached in
-#      $BUILD_CACHE ($MODEL_SOURCE=seeded: offline test weights); writes densenet/1/model.onnx and
-#      records the weights in configs/cpu.pbtxt (all the CPU profile needs)
+#      $BUILD_CACHE ($MODEL_SOURCE=seeded: offline test weights); writes densenet/1/model.onnx,
+#      records the weights and the preprocessing they need in the densenet configs and sets the
+#      preprocess preset to match (all the CPU profile needs)
 #   3. engine only: the TensorRT plan in $PRECISION (fp32 | fp16 | int8), unless the repository
 #      already holds a plan that `densenet-build check` accepts for this TensorRT and GPU and whose
 #      sidecar says the same precision and weights; the steps are those of `make engine`.
@@ -32,9 +33,7 @@ mkdir -p "$repo"
 cp -R "$template/." "$repo/"
 
 echo "== ONNX model (source ${MODEL_SOURCE:-zoo})"
-densenet-build model --source "${MODEL_SOURCE:-zoo}" --cache-dir "$cache" \
-    --output "$densenet/1/model.onnx" --config "$densenet/configs/cpu.pbtxt" \
-    --densenet-config "$densenet/config.pbtxt"
+densenet-build model --source "${MODEL_SOURCE:-zoo}" --cache-dir "$cache" --repository "$repo"
 [ "$mode" = onnx ] && exit 0
 
 plan_matches() {

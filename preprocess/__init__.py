@@ -4,7 +4,7 @@ Pure numpy/Pillow; never imports Triton. The ``preprocess`` model's ``model.py``
 around :class:`Preprocessor`.
 """
 
-from .config import ChannelOrder, PreprocessConfig, ResizeMode
+from .config import ChannelOrder, PreprocessConfig, ResamplingMode, ResizeMode
 from .decode import decode_image, sniff_format, strip_padding
 from .errors import (
     ConfigError,
@@ -31,6 +31,7 @@ __all__ = [
     "PreprocessConfig",
     "PreprocessError",
     "Preprocessor",
+    "ResamplingMode",
     "ResizeMode",
     "TooManyPixelsError",
     "decode_image",

@@ -7,7 +7,6 @@ time instead of silently changing what the model sees.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -23,6 +22,16 @@ class ResizeMode(str, Enum):
 
     STRETCH = "stretch"  # resize both sides to output_size, aspect ratio not kept
     SHORTER_SIDE_CROP = "shorter_side_crop"  # shorter side to resize_size, then center crop
+
+
+class ResamplingMode(str, Enum):
+    """How pixels reach the output size: bit for bit like a plain Pillow pipeline, or cheaply."""
+
+    # Pillow decodes the whole image, resizes all of it, then crops: what image_client computes.
+    EXACT = "exact"
+    # JPEGs decoded by libjpeg-turbo straight at a reduced DCT scale, then only the region that
+    # survives the crop is resized (OpenCV for bilinear). Differs from exact by a few grey levels.
+    FAST = "fast"
 
 
 class ChannelOrder(str, Enum):
@@ -70,6 +79,8 @@ class Preset:
     interpolation: str = "bilinear"
     output_size: tuple[int, int] = (224, 224)
     description: str = ""
+    resampling_mode: ResamplingMode = ResamplingMode.FAST
+    jpeg_draft: bool = True  # JPEGs may be decoded at a reduced DCT scale (never below the needed size)
 
     @property
     def mean(self) -> tuple[float, float, float]:
@@ -96,6 +107,9 @@ PRESETS: dict[str, Preset] = {
         ResizeMode.STRETCH,
         "inception",
         description="Triton image_client -s INCEPTION: RGB stretched to 224x224, x / 127.5 - 1",
+        # image_client parity at every image size: full-size decode, whole-image resize.
+        resampling_mode=ResamplingMode.EXACT,
+        jpeg_draft=False,
     ),
     "torchvision": Preset(
         ResizeMode.SHORTER_SIDE_CROP,
@@ -129,6 +143,7 @@ class PreprocessConfig:
     max_pixels: int = 40_000_000
     decode_threads: int = 0  # 0: one per CPU available to the process
     jpeg_draft: bool = True
+    resampling_mode: ResamplingMode = PRESETS[DEFAULT_PRESET].resampling_mode
 
     @property
     def threads(self) -> int:
@@ -167,6 +182,9 @@ class PreprocessConfig:
             )
         if any(s == 0 for s in std):
             raise ConfigError("std", "must not contain 0")
+        resampling_mode = _enum(
+            "resampling_mode", p.get("resampling_mode", preset.resampling_mode.value).lower(), ResamplingMode
+        )
 
         return cls(
             output_size=_size("output_size", p["output_size"])
@@ -186,7 +204,8 @@ class PreprocessConfig:
             max_bytes=_int("max_bytes", p.get("max_bytes", str(defaults.max_bytes)), minimum=1),
             max_pixels=_int("max_pixels", p.get("max_pixels", str(defaults.max_pixels)), minimum=1),
             decode_threads=_int("decode_threads", p.get("decode_threads", "0"), minimum=0),
-            jpeg_draft=_bool("jpeg_draft", p.get("jpeg_draft", "true")),
+            jpeg_draft=_bool("jpeg_draft", p.get("jpeg_draft", str(preset.jpeg_draft))),
+            resampling_mode=resampling_mode,
         )
 
     @classmethod
@@ -201,6 +220,8 @@ class PreprocessConfig:
             "mean": preset.mean,
             "std": preset.std,
             "channel_order": preset.channel_order,
+            "resampling_mode": preset.resampling_mode,
+            "jpeg_draft": preset.jpeg_draft,
         }
         return cls(**{**values, **overrides})  # type: ignore[arg-type]
 
@@ -257,15 +278,15 @@ _KNOWN_PARAMETERS = frozenset(
         "max_pixels",
         "decode_threads",
         "jpeg_draft",
+        "resampling_mode",
     }
 )
 
 
 def _available_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+    from .cpus import usable_cpus  # the project's one CPU-count rule (affinity capped by the quota)
+
+    return usable_cpus()
 
 
 def _int(name: str, value: str, minimum: int) -> int:

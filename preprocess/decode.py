@@ -10,6 +10,7 @@ import io
 from collections.abc import Iterator
 
 import numpy as np
+import simplejpeg
 from PIL import ExifTags, Image, ImageOps
 
 from .config import PreprocessConfig
@@ -34,6 +35,8 @@ _PNG_END = b"IEND\xaeB`\x82"
 # EXIF orientations 5-8 swap width and height.
 _TRANSPOSED_ORIENTATIONS = frozenset({5, 6, 7, 8})
 _WHITE = (255, 255, 255)
+# Pillow modes libjpeg-turbo decodes to RGB exactly as Pillow's conversion would (CMYK/YCCK differ).
+_FAST_JPEG_MODES = frozenset({"RGB", "L"})
 _JPEG_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
 
 
@@ -81,11 +84,13 @@ def jpeg_has_end_marker(data: bytes) -> bool:
 
     Segments are walked by their lengths, so an EXIF thumbnail (a whole JPEG inside APP1, with
     its own end marker) cannot make a truncated file look complete. Inside entropy-coded data
-    0xFF is always stuffed, so the first 0xFFD9 after the scan starts is the real end.
+    0xFF is always stuffed, so the first 0xFFD9 after the scan starts is the real end. Searched
+    from the end of the data, where it normally is: a forward search over entropy-coded data (full
+    of stuffed 0xFF bytes) costs 0.1 ms per 50 kB.
     """
     for marker, pos, length in _jpeg_segments(data):
         if marker == 0xDA:
-            return data.find(b"\xff\xd9", pos + 2 + length) != -1
+            return data.rfind(b"\xff\xd9", pos + 2 + length) != -1
     return False
 
 
@@ -108,6 +113,60 @@ def decode_image(data: bytes, config: PreprocessConfig, draft_size: tuple[int, i
     ``draft_size`` (width, height) lets JPEGs be decoded at a reduced DCT scale while staying at
     least that large; ``None`` decodes at full size.
     """
+    fmt = check_encoded(data, config)
+    image, orientation = _open(data, fmt, config)
+    return _load(image, fmt, orientation, draft_size)
+
+
+def decode_scaled(data: bytes, config: PreprocessConfig, draft_size: tuple[int, int] | None) -> Image.Image:
+    """Like :func:`decode_image`, with plain JPEGs decoded by libjpeg-turbo (RGBX: no copy to Pillow).
+
+    The fast decoder sees only what Pillow accepted up to the first scan (the same checks, the same
+    header parser, the same EXIF reading) and only upright RGB or grayscale JPEGs. Whatever it
+    cannot decode without a single warning goes to Pillow, which decodes it or names the problem:
+    both paths refuse exactly the same bytes, with the same messages, and decode the same pixels.
+    """
+    fmt = check_encoded(data, config)
+    image, orientation = _open(data, fmt, config)
+    if fmt == "JPEG" and orientation == 1 and image.mode in _FAST_JPEG_MODES:
+        pixels = _decode_jpeg_scaled(data, image.size, draft_size)
+        if pixels is not None:
+            height, width = pixels.shape[:2]
+            return Image.frombuffer("RGBX", (width, height), pixels, "raw", "RGBX", 0, 1)
+    return _load(image, fmt, orientation, draft_size)
+
+
+def dct_scale(size: tuple[int, int], draft_size: tuple[int, int] | None) -> int:
+    """The DCT downscale (1, 2, 4 or 8) that keeps an image at least ``draft_size``, as Pillow's draft.
+
+    Only powers of two: libjpeg-turbo has SIMD code for those, and its other M/8 scales measured
+    slower here than the next larger power of two (e.g. 6/8 slower than 8/8 on a 500x375 JPEG).
+    """
+    if draft_size is None:
+        return 1
+    ratio = min(size[0] // max(draft_size[0], 1), size[1] // max(draft_size[1], 1))
+    return next((scale for scale in (8, 4, 2) if ratio >= scale), 1)
+
+
+def _decode_jpeg_scaled(
+    data: bytes, size: tuple[int, int], draft_size: tuple[int, int] | None
+) -> np.ndarray | None:
+    scale = dct_scale(size, draft_size)
+    try:
+        # strict: any libjpeg warning (corrupt data, premature end...) is an error, left to Pillow.
+        return simplejpeg.decode_jpeg(
+            data,
+            colorspace="RGBX",
+            min_width=-(-size[0] // scale),
+            min_height=-(-size[1] // scale),
+            strict=True,
+        )
+    except Exception:
+        return None
+
+
+def check_encoded(data: bytes, config: PreprocessConfig) -> str:
+    """Every check made on the encoded bytes before any pixel is decoded; returns the format."""
     if not data:
         raise EmptyImageError("empty image: the input holds no bytes")
     if len(data) > config.max_bytes:
@@ -124,7 +183,11 @@ def decode_image(data: bytes, config: PreprocessConfig, draft_size: tuple[int, i
         raise CorruptImageError("truncated or corrupt JPEG: the image data has no end marker")
     if fmt == "PNG" and data.rfind(_PNG_END) == -1:
         raise CorruptImageError("truncated PNG: no IEND chunk")
+    return fmt
 
+
+def _open(data: bytes, fmt: str, config: PreprocessConfig) -> tuple[Image.Image, int]:
+    """Pillow's header parse (no pixels decoded yet) and the EXIF orientation."""
     try:
         image = Image.open(io.BytesIO(data), formats=[fmt])
     except Image.DecompressionBombError:
@@ -133,10 +196,15 @@ def decode_image(data: bytes, config: PreprocessConfig, draft_size: tuple[int, i
         ) from None
     except Exception:
         raise CorruptImageError(f"corrupt {fmt}: the header cannot be read") from None
-
     _check_pixels(image.size, config)
     try:
-        orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+        return image, image.getexif().get(ExifTags.Base.Orientation, 1)
+    except Exception:
+        raise CorruptImageError(f"truncated or corrupt {fmt} image data") from None
+
+
+def _load(image: Image.Image, fmt: str, orientation: int, draft_size: tuple[int, int] | None) -> Image.Image:
+    try:
         if fmt == "JPEG" and draft_size is not None:
             if orientation in _TRANSPOSED_ORIENTATIONS:
                 draft_size = (draft_size[1], draft_size[0])

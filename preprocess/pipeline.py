@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from PIL import Image
 
-from .config import PreprocessConfig
-from .decode import decode_image, strip_padding
+from .config import PreprocessConfig, ResamplingMode
+from .decode import decode_image, decode_scaled, strip_padding
 from .errors import ImageError
-from .transform import Normalizer, draft_size, resize
+from .transform import Normalizer, draft_size, resize, resize_region
 
 Row = bytes | np.ndarray
+
+
+def warm_up_images() -> list[bytes]:
+    """A small and a large JPEG (full and reduced DCT scale), an EXIF-rotated one (Pillow) and a PNG."""
+    y, x = np.mgrid[0:768, 0:1024]
+    pattern = Image.fromarray(np.stack([x % 256, y % 256, (x + y) % 256], -1).astype(np.uint8))
+    small = pattern.resize((320, 240))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated: decoded and transposed by Pillow
+    images = [(pattern, "JPEG", {}), (small, "JPEG", {}), (small, "JPEG", {"exif": exif}), (small, "PNG", {})]
+    encoded = []
+    for image, fmt, options in images:
+        buffer = io.BytesIO()
+        image.save(buffer, fmt, **options)
+        encoded.append(buffer.getvalue())
+    return encoded
 
 
 class Preprocessor:
@@ -28,11 +46,14 @@ class Preprocessor:
         self._draft = draft_size(config) if config.jpeg_draft else None
         self._normalize = Normalizer(config)
         self._pool = ThreadPoolExecutor(config.threads, "decode") if config.threads > 1 else None
+        self._fast = config.resampling_mode is ResamplingMode.FAST
 
     def decode(self, row: Row) -> np.ndarray:
         """One encoded image (zero padding allowed) → uint8 [H, W, 3]; raises :class:`ImageError`."""
-        image = decode_image(strip_padding(row), self.config, self._draft)
-        return resize(image, self.config)
+        data = strip_padding(row)
+        if self._fast:
+            return resize_region(decode_scaled(data, self.config, self._draft), self.config)
+        return resize(decode_image(data, self.config, self._draft), self.config)
 
     def __call__(self, row: Row) -> np.ndarray:
         """One encoded image → float32 [3, H, W]."""
@@ -63,6 +84,13 @@ class Preprocessor:
             return self.decode(row)
         except ImageError as error:
             return error
+
+    def warm_up(self) -> None:
+        """Run every decode path once on every pool thread (libjpeg-turbo's DCT scales, Pillow's JPEG
+        and PNG decoders, the resizes, the normalization), so the first request pays no first use."""
+        rows = warm_up_images() * max(1, self.config.threads)
+        if any(isinstance(result, ImageError) for result in self.process_batch(rows)):
+            raise RuntimeError("preprocessing cannot decode its own warm-up images")
 
     def close(self) -> None:
         if self._pool is not None:

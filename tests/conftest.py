@@ -9,8 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
-
-from densenet_serve import scratch
+import scratch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,3 +31,12 @@ CACHE = REPO_ROOT / ".cache" / "test-models"
 def seeded_onnx() -> Path:
     """The raw seeded model (batch 1, like densenet-7), generated once per checkout."""
     return scratch.seeded_onnx(CACHE)
+
+
+@pytest.fixture(scope="session")
+def trained_model():
+    """A TRAINED ImageNet classifier in densenet-7's interface (EfficientNet-Lite0 from PyPI, converted
+    without PyTorch), with the preprocessing it needs recorded: for tests that check real answers."""
+    from densenet_build.acquire import trained_test_model
+
+    return trained_test_model(CACHE)

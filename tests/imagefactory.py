@@ -71,3 +71,51 @@ def jpeg_bomb(width: int = 60000, height: int = 60000) -> bytes:
     sof = data.find(b"\xff\xc0")
     data[sof + 5 : sof + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
     return bytes(data)
+
+
+def bad_images() -> dict[str, bytes]:
+    """Images the server must refuse, each for its own reason (tests/e2e/test_bad_images.py)."""
+    return {
+        "empty-after-padding": b"\0\0\0\0",
+        "text": b"GET / HTTP/1.1\r\nHost: example\r\n\r\n",
+        "random": bytes(np.random.default_rng(7).integers(1, 256, 4096, dtype=np.uint8)),
+        "truncated-jpeg": cat_jpeg()[:9000],
+        "png-bomb": png_bomb(),
+        "jpeg-bomb": jpeg_bomb(),
+        "gif": encode(Image.new("RGB", (32, 32)), "GIF"),
+        "jpeg-header-only": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00",
+        "png-header-only": encode(Image.new("RGB", (8, 8)), "PNG")[:33],  # signature + IHDR only
+    }
+
+
+def odd_images() -> dict[str, bytes]:
+    """Odd but valid images the server must classify (tests/e2e/test_hostile_requests.py)."""
+    pattern = Image.fromarray(gradient(64, 64))
+    return {
+        "1x1-jpeg": encode(Image.new("RGB", (1, 1), (200, 30, 30)), "JPEG"),
+        "1x1-png": encode(Image.new("RGB", (1, 1), (200, 30, 30)), "PNG"),
+        "very-wide-png": encode(Image.fromarray(gradient(8000, 12)), "PNG"),
+        "very-tall-jpeg": encode(Image.fromarray(gradient(12, 8000)), "JPEG"),
+        "grayscale-jpeg": encode(pattern.convert("L"), "JPEG"),
+        "cmyk-jpeg": encode(pattern.convert("CMYK"), "JPEG"),
+        "palette-transparent-png": encode(pattern.convert("P"), "PNG", transparency=3),
+        "rgba-png": encode(pattern.convert("RGBA"), "PNG"),
+        "16-bit-png": encode(
+            Image.fromarray(np.asarray(pattern.convert("L")).astype(np.uint16) * 257), "PNG"
+        ),
+        "progressive-jpeg": encode(pattern, "JPEG", progressive=True),
+        "huge-photo-6000x4000": encode(photo("coffee.png").resize((6000, 4000)), "JPEG", quality=85),
+    }
+
+
+def mutated(seed: bytes, rng: np.random.Generator) -> bytes:
+    """``seed`` with a few bytes flipped, then maybe a chunk inserted and maybe the end cut off."""
+    data = bytearray(seed)
+    for _ in range(int(rng.integers(1, 9))):
+        data[int(rng.integers(len(data)))] ^= int(rng.integers(1, 256))
+    if rng.random() < 0.3:
+        at = int(rng.integers(len(data)))
+        data[at:at] = rng.integers(0, 256, int(rng.integers(1, 64)), dtype=np.uint8).tobytes()
+    if rng.random() < 0.3:
+        data = data[: int(rng.integers(len(data) + 1))]
+    return bytes(data)

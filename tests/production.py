@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from deployfiles import ENTRYPOINT, compose
 
-from densenet_serve.scratch import free_port
+from densenet_serve.ports import free_port
 from densenet_serve.server import MODELS
 
 PRODUCTION_TOKEN = "production-test-token-0123456789"

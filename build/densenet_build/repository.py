@@ -54,10 +54,10 @@ class ModelInterface:
     output: TensorSpec
     max_batch_size: int
     preferred_batch_sizes: tuple[int, ...] = ()
-    source: str = "shared/DESIGN.md"  # where it was read from, for messages
+    source: str = "docs/design.md"  # where it was read from, for messages
 
 
-# The contract in DESIGN.md; used when no config file is given.
+# The contract in docs/design.md; used when no config file is given.
 DEFAULT_INTERFACE = ModelInterface(
     TensorSpec(INPUT_NAME, TensorProto.FLOAT, INPUT_DIMS),
     TensorSpec(OUTPUT_NAME, TensorProto.FLOAT, OUTPUT_DIMS),

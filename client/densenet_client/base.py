@@ -13,7 +13,7 @@ from .retry import RetryPolicy
 from .transport import Timeouts, Transport, transport
 
 MODEL = "densenet_ensemble"
-MAX_TOP_K = 1000  # ILSVRC-2012 has 1000 classes (shared/DESIGN.md)
+MAX_TOP_K = 1000  # ILSVRC-2012 has 1000 classes (docs/design.md)
 
 # After these the connection is dropped: it may be stale (a late answer) or in gRPC's reconnect backoff.
 RECONNECT_AFTER = (ServerUnavailable, Timeout)

@@ -72,7 +72,7 @@ def encode_pil(image: PILImage.Image) -> bytes:
 
 
 def image_rows(images: Sequence[bytes]) -> np.ndarray:
-    """Encoded images -> uint8 [B, N], each row zero-padded at the end to the longest (DESIGN.md's IMAGE)."""
+    """Encoded images -> uint8 [B, N], each row zero-padded at the end to the longest (the IMAGE contract)."""
     if not images:
         raise ValueError("no images")
     if len(images) == 1:

@@ -9,21 +9,30 @@ restarts tritonserver after --watchdog-failures failed checks in a row (e.g. a c
 stub, which Triton itself still reports as READY), or when the server exits on its own.
 The model-repository, shared-memory, statistics, trace and logging APIs need the header
 `admin-token: $TRITON_ADMIN_TOKEN`; without that variable (or --admin-token) they stay closed.
+
+Network mode (a --host beyond loopback, e.g. 0.0.0.0): tritonserver stays on 127.0.0.1 (internal
+ports) and nginx listens on --host: HTTPS on the HTTP port, gRPC over TLS on the gRPC port, with
+body and header limits, slow-client timeouts and no compressed or large-JSON bodies (README,
+"Exposing the server"). Metrics stay on 127.0.0.1. The certificate is --tls-cert/--tls-key, else
+a self-signed one kept in --tls-dir. If nginx or tritonserver dies, the launcher restarts it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from .errors import ServeError
-from .health import check
+from .core import WATCHDOG_FAILURES, WATCHDOG_INTERVAL_S, Watchdog, first_exit
+from .errors import ServeError, ServerSetupError
+from .ports import free_port
+from .proxy import NginxProxy, ProxyConfig, find_nginx, is_loopback, private_prefix, unprivileged_workers
 from .server import ServerOptions, TritonServer
+from .tls import fingerprint, self_signed
 from .weights_check import preprocessing_problems
 
 _MAX_RESTARTS = 5
@@ -36,6 +45,11 @@ def _env_int(name: str, default: int) -> int:
         return int(value) if value else default
     except ValueError:
         raise SystemExit(f"error: {name}={value!r} is not a port number") from None
+
+
+def _default_tls_dir() -> Path:
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "densenet-serve" / "tls"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,30 +79,78 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--watchdog-interval",
         type=float,
-        default=10.0,
-        help="seconds between health inferences (default 10; 0 disables the watchdog)",
+        default=WATCHDOG_INTERVAL_S,
+        help="seconds between health inferences (default %(default)g; 0 disables the watchdog)",
     )
     parser.add_argument(
-        "--watchdog-failures", type=int, default=3, help="failed checks in a row before a restart (default 3)"
+        "--watchdog-failures",
+        type=int,
+        default=WATCHDOG_FAILURES,
+        help="failed checks in a row before a restart (default %(default)d)",
     )
     parser.add_argument(
         "--allow-preprocessing-mismatch",
         action="store_true",
         help="serve even when the preprocess config is not what the densenet weights were trained with",
     )
+    network = parser.add_argument_group("network mode (a --host beyond loopback)")
+    network.add_argument("--nginx", default=None, help="the nginx executable (default: $NGINX, else PATH)")
+    network.add_argument(
+        "--tls-cert", type=Path, default=None, help="certificate (PEM) of the HTTPS/gRPC ports"
+    )
+    network.add_argument("--tls-key", type=Path, default=None, help="its private key (PEM)")
+    network.add_argument(
+        "--tls-dir",
+        type=Path,
+        default=_default_tls_dir(),
+        help="where a self-signed certificate is made once and kept (default %(default)s)",
+    )
+    network.add_argument(
+        "--access-log", default="/dev/stdout", help="nginx's access log file (default: standard output)"
+    )
+    network.add_argument(
+        "--internal-http-port",
+        type=int,
+        default=0,
+        help="tritonserver's HTTP port on 127.0.0.1 (default: a free one)",
+    )
+    network.add_argument(
+        "--internal-grpc-port",
+        type=int,
+        default=0,
+        help="tritonserver's gRPC port on 127.0.0.1 (default: a free one)",
+    )
     parser.add_argument("--log-verbose", type=int, default=0)
     parser.add_argument("extra", nargs="*", help="further tritonserver flags, after --")
     return parser
 
 
-def _usage(server: TritonServer, weights: str) -> str:
+def _usage(server: TritonServer, weights: str, proxy: NginxProxy | None = None) -> str:
     url = server.http_url
+    metrics = f"{url.rsplit(':', 1)[0]}:{server.options.metrics_port}/metrics"
     grpc = f"{server.options.host}:{server.options.grpc_port}"
+    if proxy is None:
+        endpoints = f"HTTP    {url}    gRPC {grpc}    metrics {metrics}"
+        curl = "curl"
+    else:
+        config = proxy.config
+        url = f"https://{config.probe_host}:{config.https_port}"
+        endpoints = "\n  ".join(
+            [
+                f"HTTPS   https://{config.host}:{config.https_port}    "
+                f"gRPC (TLS) {config.host}:{config.grpc_port}    through nginx",
+                f"tritonserver on loopback only: HTTP {server.http_url}    gRPC {grpc}    metrics {metrics}",
+                f"TLS certificate {config.certificate}",
+                f"    SHA-256 fingerprint {fingerprint(config.certificate)}",
+            ]
+        )
+        curl = f"curl --cacert {config.certificate}"
+    call = f'{curl} --data-binary @cat.jpg -H "Inference-Header-Content-Length: 0" {url}'
     return f"""
 densenet_ensemble is READY ({weights})
-  HTTP    {url}    gRPC {grpc}    metrics {url.rsplit(":", 1)[0]}:{server.options.metrics_port}/metrics
+  {endpoints}
 
-  curl --data-binary @cat.jpg -H "Inference-Header-Content-Length: 0" {url}/v2/models/densenet_ensemble/infer
+  {call}/v2/models/densenet_ensemble/infer
 
   Statistics, repository, shared-memory, trace, logging APIs: header admin-token: $TRITON_ADMIN_TOKEN
 
@@ -96,55 +158,115 @@ Press Ctrl-C to stop.
 """
 
 
-def supervise(server: TritonServer, interval: float, failures: int, ready_timeout: float) -> int:
-    """Watch the running server; restart it when it dies or fails ``failures`` health checks in a row.
+def supervise(
+    server: TritonServer,
+    interval: float,
+    failures: int,
+    ready_timeout: float,
+    proxy: NginxProxy | None = None,
+) -> int:
+    """Watch the running server (and its proxy); restart whichever dies, and the server after
+    ``failures`` failed health checks in a row.
 
     Returns only if the watchdog is off and the server exits (its exit code).
     """
-    failed = 0
+    watchdog = Watchdog(server.http_url, failures, lambda line: print(f"watchdog: {line}", file=sys.stderr))
     restarts: list[float] = []
     while True:
         assert server.process is not None
-        try:
-            code = server.process.wait(timeout=interval if interval > 0 else None)
-        except subprocess.TimeoutExpired:
-            health = check(server.http_url)
-            failed = 0 if health.healthy else failed + 1
-            if not health.healthy:
-                print(
-                    f"watchdog: health check failed ({failed}/{failures}): {health.detail}", file=sys.stderr
-                )
-            if failed < failures:
+        processes = {"tritonserver": server.process}
+        if proxy is not None:
+            assert proxy.process is not None
+            processes["nginx"] = proxy.process
+        exited = first_exit(processes, interval if interval > 0 else None)
+        if exited is None:
+            if not watchdog.due():
                 continue
-            reason = "health checks failed"
+            reason, restart = "health checks failed", "tritonserver"
         else:
-            if interval <= 0:
+            restart, code = exited
+            if interval <= 0 and restart == "tritonserver":
                 return code
-            reason = f"tritonserver exited with code {code}"
+            reason = f"{restart} exited with code {code}"
         now = time.monotonic()
         restarts = [t for t in restarts if now - t < _RESTART_WINDOW_S] + [now]
         if len(restarts) > _MAX_RESTARTS:
             raise ServeError(
                 f"{reason}; {_MAX_RESTARTS} restarts in {_RESTART_WINDOW_S // 60} minutes, giving up"
             )
-        print(f"watchdog: {reason}; restarting tritonserver", file=sys.stderr, flush=True)
+        print(f"watchdog: {reason}; restarting {restart}", file=sys.stderr, flush=True)
+        if restart == "nginx":
+            assert proxy is not None
+            proxy.stop()
+            proxy.start()
+            proxy.wait_listening()
+            print("watchdog: nginx listening again", file=sys.stderr, flush=True)
+            continue
         server.stop()
         server.start()
         server.wait_ready(ready_timeout)
         print("watchdog: all models READY again", file=sys.stderr, flush=True)
-        failed = 0
+        watchdog.reset()
+
+
+def _certificate(args: argparse.Namespace) -> tuple[Path, Path]:
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise ServerSetupError("--tls-cert and --tls-key go together")
+    if args.tls_cert is not None:
+        for path in (args.tls_cert, args.tls_key):
+            if not path.is_file():
+                raise ServerSetupError(f"{path} does not exist")
+        return args.tls_cert.resolve(), args.tls_key.resolve()
+    return self_signed(args.tls_dir, args.host)
+
+
+def _proxy_config(args: argparse.Namespace, options: ServerOptions, prefix: Path) -> ProxyConfig:
+    from preprocess.cpus import usable_cpus
+
+    certificate, key = _certificate(args)
+    return ProxyConfig(
+        host=args.host,
+        https_port=args.http_port,
+        grpc_port=args.grpc_port,
+        triton_http_port=options.http_port,
+        triton_grpc_port=options.grpc_port,
+        certificate=certificate,
+        private_key=key,
+        prefix=prefix,
+        access_log=args.access_log,
+        workers=min(usable_cpus(), 4),
+        worker_user=unprivileged_workers(),
+    )
+
+
+def _check_preprocessing(server: TritonServer, allow_mismatch: bool) -> dict:
+    """densenet's live config, once its weights are known to get the preprocessing they were trained with."""
+    densenet = server.model_config("densenet")
+    problems = preprocessing_problems(densenet, server.model_config("preprocess"))
+    if problems and not allow_mismatch:
+        raise ServeError(
+            "the preprocess model does not feed the densenet weights what they were trained with:\n  "
+            + "\n  ".join(problems)
+            + "\nrun `densenet-build model` (it sets the matching preset), edit "
+            "model_repository/preprocess/config.pbtxt, or pass --allow-preprocessing-mismatch"
+        )
+    for problem in problems:
+        print(f"warning: preprocessing mismatch allowed: {problem}", file=sys.stderr, flush=True)
+    return densenet
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     token = {"admin_token": args.admin_token} if args.admin_token else {}
+    network = not is_loopback(args.host)
     try:
+        nginx = find_nginx(args.nginx) if network else None
         options = ServerOptions(
             model_repository=args.model_repository.resolve(),
-            http_port=args.http_port,
-            grpc_port=args.grpc_port,
+            http_port=(args.internal_http_port or free_port()) if network else args.http_port,
+            grpc_port=(args.internal_grpc_port or free_port()) if network else args.grpc_port,
             metrics_port=args.metrics_port,
-            host=args.host,
+            host="127.0.0.1" if network else args.host,
             model_config_name=args.model_config_name or None,
             log_verbose=args.log_verbose,
             extra_args=tuple(args.extra),
@@ -159,37 +281,43 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     server = TritonServer(options)
+    proxy: NginxProxy | None = None
     started = time.monotonic()
-    try:
-        server.start()
-        server.wait_ready(args.ready_timeout)
-        densenet = server.model_config("densenet")
-        problems = preprocessing_problems(densenet, server.model_config("preprocess"))
-        if problems and not args.allow_preprocessing_mismatch:
-            raise ServeError(
-                "the preprocess model does not feed the densenet weights what they were trained with:\n  "
-                + "\n  ".join(problems)
-                + "\nrun `densenet-build model` (it sets the matching preset), edit "
-                "model_repository/preprocess/config.pbtxt, or pass --allow-preprocessing-mismatch"
+    with contextlib.ExitStack() as cleanup:
+        try:
+            if nginx is not None:
+                proxy = NginxProxy(
+                    _proxy_config(args, options, cleanup.enter_context(private_prefix())), nginx
+                )
+                cleanup.callback(proxy.stop)
+            server.start()
+            server.wait_ready(args.ready_timeout)
+            if proxy is not None:  # the public ports open only once every model is READY
+                proxy.start()
+                proxy.wait_listening()
+            densenet = _check_preprocessing(server, args.allow_preprocessing_mismatch)
+            weights = densenet.get("parameters", {}).get("weights", {})
+            print(f"all models READY in {time.monotonic() - started:.1f}s", flush=True)
+            print(_usage(server, weights.get("string_value", "TensorRT plan"), proxy), flush=True)
+            code = supervise(
+                server, args.watchdog_interval, args.watchdog_failures, args.ready_timeout, proxy
             )
-        for problem in problems:
-            print(f"warning: preprocessing mismatch allowed: {problem}", file=sys.stderr, flush=True)
-        weights = densenet.get("parameters", {}).get("weights", {})
-        print(f"all models READY in {time.monotonic() - started:.1f}s", flush=True)
-        print(_usage(server, weights.get("string_value", "TensorRT plan")), flush=True)
-        code = supervise(server, args.watchdog_interval, args.watchdog_failures, args.ready_timeout)
-        print(f"error: tritonserver exited with code {code}", file=sys.stderr)
-        return code or 1
-    except KeyboardInterrupt:
-        print("\nstopping tritonserver (in-flight requests finish first)...", file=sys.stderr, flush=True)
-        code = server.stop()
-        print(f"stopped (exit code {code})", file=sys.stderr, flush=True)
-        return 0
-    except ServeError as error:
-        print(f"error: {error}", file=sys.stderr, flush=True)
-        return 1
-    finally:
-        server.stop()
+            print(f"error: tritonserver exited with code {code}", file=sys.stderr)
+            return code or 1
+        except KeyboardInterrupt:
+            print("\nstopping tritonserver (in-flight requests finish first)...", file=sys.stderr, flush=True)
+            if proxy is not None:
+                proxy.stop()  # stops listening, lets its requests in flight finish
+            code = server.stop()
+            print(f"stopped (exit code {code})", file=sys.stderr, flush=True)
+            return 0
+        except ServeError as error:
+            print(f"error: {error}", file=sys.stderr, flush=True)
+            return 1
+        finally:
+            if proxy is not None:
+                proxy.stop()
+            server.stop()
 
 
 if __name__ == "__main__":

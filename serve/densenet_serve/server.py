@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import glob
 import json
 import os
 import secrets
@@ -19,15 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from .core import EXIT_TIMEOUT_S, check_admin_token, tritonserver_flags
 from .distribution import TritonDistribution, find_distribution, stage_backends
 from .errors import ServerExitedError, ServerSetupError, ServerTimeoutError
 
 MODELS = ("densenet_ensemble", "preprocess", "densenet", "postprocess")
-# Endpoints that change or reveal server state; they need the admin token (header ADMIN_HEADER).
-RESTRICTED_APIS = ("model-repository", "shared-memory", "statistics", "trace", "logging")
-ADMIN_HEADER = "admin-token"
-GRPC_ADMIN_HEADER = f"triton-grpc-protocol-{ADMIN_HEADER}"  # Triton prefixes gRPC restriction keys
 _PR_SET_PDEATHSIG = 1
+SHM_DIR = Path("/dev/shm")
+SHM_PREFIX = "densenet-serve-"  # + a random part per start: no two servers share a region name
 
 
 @dataclass(frozen=True)
@@ -41,22 +41,21 @@ class ServerOptions:
     host: str = "127.0.0.1"  # localhost only unless asked otherwise
     model_config_name: str | None = "cpu"
     log_verbose: int = 0
-    exit_timeout_s: int = 30
+    exit_timeout_s: int = EXIT_TIMEOUT_S
     # Without a token of the user's, a random one nobody knows: the restricted APIs stay closed.
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     extra_args: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
-        if len(self.admin_token) < 16 or any(c in self.admin_token for c in ",:= \t\n"):
-            # ',', ':' and '=' delimit Triton's --http-restricted-api value; short tokens are guessable.
-            raise ServerSetupError(
-                "the admin token needs at least 16 characters and no ',', ':', '=' or spaces"
-            )
+        check_admin_token(self.admin_token)
 
-    def command(self, dist: TritonDistribution, backend_dir: Path) -> list[str]:
+    def command(
+        self, dist: TritonDistribution, backend_dir: Path, shm_prefix: str | None = None
+    ) -> list[str]:
+        """``shm_prefix``: this server's own name prefix for the python backend's /dev/shm regions."""
         args = [
             str(dist.binary),
-            f"--model-repository={self.model_repository}",
+            *tritonserver_flags(self.model_repository, self.admin_token, self.exit_timeout_s),
             f"--backend-directory={backend_dir}",
             f"--cache-directory={dist.caches}",
             f"--http-address={self.host}",
@@ -65,16 +64,11 @@ class ServerOptions:
             f"--grpc-port={self.grpc_port}",
             f"--metrics-address={self.host}",
             f"--metrics-port={self.metrics_port}",
-            "--allow-metrics=true",
             "--allow-gpu-metrics=false",
-            # Models are fixed at start: nobody may load or unload them over the API.
-            "--model-control-mode=none",
-            "--strict-readiness=true",
-            f"--http-restricted-api={','.join(RESTRICTED_APIS)}:{ADMIN_HEADER}={self.admin_token}",
-            f"--grpc-restricted-protocol={','.join(RESTRICTED_APIS)}:{ADMIN_HEADER}={self.admin_token}",
-            f"--exit-timeout-secs={self.exit_timeout_s}",
             f"--log-verbose={self.log_verbose}",
         ]
+        if shm_prefix:
+            args.append(f"--backend-config=python,shm-region-prefix-name={shm_prefix}")
         if self.model_config_name:
             args.append(f"--model-config-name={self.model_config_name}")
         return [*args, *self.extra_args]
@@ -88,7 +82,7 @@ def server_environment(dist: TritonDistribution) -> dict[str, str]:
     return env
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child: receive SIGTERM if the launcher dies, so no server outlives it."""
     with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -106,6 +100,7 @@ class TritonServer:
         self.log_path = log_path
         self._workspace: tempfile.TemporaryDirectory[str] | None = None
         self.process: subprocess.Popen[bytes] | None = None
+        self.shm_prefix: str | None = None
 
     @property
     def http_url(self) -> str:
@@ -118,15 +113,16 @@ class TritonServer:
         dist = find_distribution()
         self._workspace = tempfile.TemporaryDirectory(prefix="densenet-serve-")
         backend_dir = stage_backends(dist, Path(self._workspace.name))
+        self.shm_prefix = f"{SHM_PREFIX}{secrets.token_hex(6)}-"
         log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115 - the child holds it
         try:
             self.process = subprocess.Popen(
-                self.options.command(dist, backend_dir),
+                self.options.command(dist, backend_dir, self.shm_prefix),
                 env=server_environment(dist),
                 stdout=log,
                 stderr=subprocess.STDOUT if log else None,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,  # only a prctl call: safe between fork and exec
+                preexec_fn=die_with_parent,  # only a prctl call: safe between fork and exec
             )
         finally:
             if log:
@@ -178,15 +174,11 @@ class TritonServer:
         code = None
         if process is not None:
             timeout_s = self.options.exit_timeout_s + 10 if timeout_s is None else timeout_s
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-            try:
-                code = process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                code = None
-            _kill_group(process.pid)  # stubs that outlived the server
-            if code is None:
-                code = process.wait()
+            code = stop_group(process, signal.SIGTERM, timeout_s)  # and the stubs that outlived it
+        if self.shm_prefix is not None:
+            # A crashed server or a killed stub leaves its regions behind (1 MiB or more each).
+            remove_shm_regions(self.shm_prefix)
+            self.shm_prefix = None
         if self._workspace is not None:
             self._workspace.cleanup()
             self._workspace = None
@@ -201,6 +193,29 @@ class TritonServer:
         self.stop()
 
 
-def _kill_group(pgid: int) -> None:
+def shm_regions(prefix: str) -> list[Path]:
+    """The python-backend shared-memory regions in /dev/shm whose names start with ``prefix``."""
+    return sorted(SHM_DIR.glob(f"{glob.escape(prefix)}*")) if prefix else []
+
+
+def remove_shm_regions(prefix: str) -> None:
+    for region in shm_regions(prefix):
+        with contextlib.suppress(FileNotFoundError):
+            region.unlink()
+
+
+def stop_group(process: subprocess.Popen, signum: int, timeout_s: float) -> int:
+    """Ask the leader of a process group to stop (``signum``), wait, then SIGKILL what is left of it."""
+    if process.poll() is None:
+        process.send_signal(signum)
+    try:
+        code = process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        code = None
+    kill_group(process.pid)
+    return process.wait() if code is None else code
+
+
+def kill_group(pgid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)

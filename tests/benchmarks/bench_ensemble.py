@@ -33,10 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: imagefac
 from bench_report import Window, model_stats, stable, stats_delta, write_reports
 from imagefactory import encode, photo
 
+from densenet_cpu.placement import Placement, cpu_instance_placements, ort_session_options
 from densenet_serve import ServerOptions, TritonServer
-from densenet_serve.placement import Placement, cpu_instance_placements, ort_session_options
-from densenet_serve.scratch import free_port
-from densenet_serve.server import ADMIN_HEADER
+from densenet_serve.core import ADMIN_HEADER
+from densenet_serve.ports import free_port
 from preprocess import PreprocessConfig, Preprocessor
 
 REPO = Path(__file__).resolve().parents[2]

@@ -25,7 +25,7 @@ import processes
 from bench_ensemble import ClosedLoop, client_worker, corpus, prepared_repository
 
 from densenet_serve import ServerOptions, TritonServer
-from densenet_serve.scratch import free_port
+from densenet_serve.ports import free_port
 
 # name: (instances, intra-op threads per instance (0: an equal share of the CPUs), pin, dynamic
 # batching, spinning)

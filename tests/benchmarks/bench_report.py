@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 TARGETS = {"throughput_over_limit": 0.95, "overhead_ms_at_c1": 1.5, "p99_over_p50_at_best": 1.3}
-MODELS = ("densenet_ensemble", "preprocess", "densenet", "postprocess")  # names fixed by DESIGN.md
+MODELS = ("densenet_ensemble", "preprocess", "densenet", "postprocess")  # names fixed by docs/design.md
 
 
 @dataclass

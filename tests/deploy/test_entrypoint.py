@@ -14,7 +14,7 @@ import sys
 import pytest
 from deployfiles import ENTRYPOINT, compose
 
-from densenet_serve.server import ADMIN_HEADER, RESTRICTED_APIS
+from densenet_serve.core import ADMIN_HEADER, RESTRICTED_APIS
 
 
 @pytest.fixture(scope="module")

@@ -91,9 +91,13 @@ def test_image_tags_are_the_ngc_release():
     }
 
 
+def containers() -> dict[str, dict]:
+    return {c["name"]: c for c in resources()["Deployment"]["spec"]["template"]["spec"]["containers"]}
+
+
 def test_replicas_request_a_gpu_and_read_the_shared_repository():
     pod = resources()["Deployment"]["spec"]["template"]["spec"]
-    (container,) = pod["containers"]
+    container = containers()["triton"]
     assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
     mounts = {m["name"]: m for m in container["volumeMounts"]}
     assert mounts["repository"]["mountPath"] == "/models"
@@ -109,7 +113,7 @@ def test_replicas_request_a_gpu_and_read_the_shared_repository():
 
 
 def test_probes_run_the_compose_healthcheck():
-    (container,) = resources()["Deployment"]["spec"]["template"]["spec"]["containers"]
+    container = containers()["triton"]
     healthcheck = compose()["services"]["triton"]["healthcheck"]["test"]
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert container[probe]["exec"]["command"] == healthcheck[1:], probe
@@ -118,10 +122,10 @@ def test_probes_run_the_compose_healthcheck():
 
 def test_pod_matches_the_compose_service():
     pod = resources()["Deployment"]["spec"]["template"]
-    (container,) = pod["spec"]["containers"]
+    container = containers()["triton"]
     annotations = pod["metadata"]["annotations"]
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    assert ports == {"http": 8000, "grpc": 8001, "metrics": 8002}
+    assert ports == {"metrics": 8002}
     assert annotations["prometheus.io/scrape"] == "true"
     assert int(annotations["prometheus.io/port"]) == ports["metrics"]
     volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
@@ -141,7 +145,55 @@ def test_service_selects_the_replicas():
     service = resources()["Service"]
     labels = resources()["Deployment"]["spec"]["template"]["metadata"]["labels"]
     assert service["spec"]["selector"].items() <= labels.items()
-    assert {p["port"] for p in service["spec"]["ports"]} == {8000, 8001, 8002}
+    assert {p["port"] for p in service["spec"]["ports"]} == {443, 8001, 8002}
+    targets = {p["targetPort"] for p in service["spec"]["ports"]}
+    pod_ports = {p["name"] for c in containers().values() for p in c.get("ports", [])}
+    assert targets <= pod_ports
+
+
+def test_triton_serves_only_through_the_nginx_sidecar():
+    from densenet_serve.proxy import DEPLOYMENTS, nginx_config
+
+    triton, proxy = containers()["triton"], containers()["proxy"]
+    assert "--http-address=127.0.0.1" in triton["args"]
+    assert "--grpc-address=127.0.0.1" in triton["args"]
+    assert {p["name"]: p["containerPort"] for p in proxy["ports"]} == {"https": 8443, "grpc-tls": 8444}
+    assert proxy["image"] == compose()["services"]["proxy"]["image"]
+    assert proxy["securityContext"]["readOnlyRootFilesystem"] is True
+    mounts = {m["name"]: m["mountPath"] for m in proxy["volumeMounts"]}
+    assert "/etc/nginx/densenet/nginx.conf" in proxy["command"]
+    assert mounts["proxy-config"] == "/etc/nginx/densenet"
+    committed = (KUBERNETES / "nginx.conf").read_text()
+    assert committed == nginx_config(DEPLOYMENTS["kubernetes"]), (
+        "regenerate: python -m densenet_serve.proxy kubernetes"
+    )
+    assert f"ssl_certificate {mounts['tls']}/tls.crt;" in committed
+    (generated,) = kustomization()["configMapGenerator"]
+    assert generated["files"] == ["nginx.conf"]
+    volumes = {v["name"]: v for v in resources()["Deployment"]["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["proxy-config"]["configMap"]["name"] == generated["name"]
+
+
+def test_the_sidecars_config_passes_nginx_own_check(tmp_path):
+    from densenet_serve.errors import ServerSetupError
+    from densenet_serve.proxy import find_nginx
+    from densenet_serve.tls import self_signed
+
+    try:
+        nginx = find_nginx()
+    except ServerSetupError as error:
+        pytest.skip(str(error))
+    certificate, key = self_signed(tmp_path / "tls", "127.0.0.1")
+    text = (KUBERNETES / "nginx.conf").read_text().replace(" /tmp/", f" {tmp_path}/")
+    text = text.replace("/etc/nginx/tls/tls.crt", str(certificate)).replace(
+        "/etc/nginx/tls/tls.key", str(key)
+    )
+    (tmp_path / "nginx.conf").write_text(text)
+    result = subprocess.run(
+        [nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", "stderr"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
 
 
 def test_autoscaler_scales_the_deployment_on_the_adapters_triton_metric():

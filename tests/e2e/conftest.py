@@ -10,13 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from scratch import scratch_repository
+from servers import ADMIN_TOKEN, serving
 
-from densenet_serve import ServerOptions, TritonServer
-from densenet_serve.scratch import free_port, scratch_repository
-from densenet_serve.server import ADMIN_HEADER
+from densenet_serve import TritonServer
+from densenet_serve.core import ADMIN_HEADER
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-ADMIN_TOKEN = "test-admin-token"  # the restricted APIs (statistics, repository, ...) need it
 
 
 @pytest.fixture(scope="session")
@@ -32,23 +32,8 @@ def model_repository(tmp_path_factory: pytest.TempPathFactory, seeded_onnx: Path
 
 @pytest.fixture(scope="session")
 def server(model_repository: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonServer]:
-    log_path = tmp_path_factory.mktemp("logs") / "tritonserver.log"
-    options = ServerOptions(
-        model_repository=model_repository,
-        http_port=free_port(),
-        grpc_port=free_port(),
-        metrics_port=free_port(),
-        admin_token=ADMIN_TOKEN,
-    )
-    triton = TritonServer(options, log_path=log_path)
-    try:
-        triton.start()
-        triton.wait_ready(timeout_s=300)
-    except Exception:
-        triton.stop()
-        raise
-    yield triton
-    triton.stop()
+    with serving(model_repository, tmp_path_factory.mktemp("logs")) as triton:
+        yield triton
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import tritonclient.grpc
 import tritonclient.http
 from clientcheck import Gauge, assert_same, ids_and_scores, mixed_images
 from imagefactory import cat_jpeg, encode, photo, png_bomb, sized_jpeg
+from servers import serving
 
 from densenet_client import (
     DenseNetClient,
@@ -25,8 +26,6 @@ from densenet_client import (
     TensorMetadata,
     Timeout,
 )
-from densenet_serve import ServerOptions, TritonServer
-from densenet_serve.scratch import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -198,20 +197,8 @@ def test_a_tiny_request_timeout_is_timeout_not_retried(client_url, gauge, cat):
 @pytest.fixture(scope="module")
 def short_lived_server(model_repository: Path, tmp_path_factory):
     # A short exit timeout: Triton otherwise waits for the clients' idle keep-alive connections.
-    options = ServerOptions(
-        model_repository,
-        http_port=free_port(),
-        grpc_port=free_port(),
-        metrics_port=free_port(),
-        exit_timeout_s=1,
-    )
-    server = TritonServer(options, log_path=tmp_path_factory.mktemp("short-lived") / "server.log")
-    try:
-        server.start()
-        server.wait_ready(timeout_s=300)
+    with serving(model_repository, tmp_path_factory.mktemp("short-lived"), exit_timeout_s=1) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_a_stopped_server_is_unavailable_after_the_retries(short_lived_server, cat):

@@ -21,7 +21,7 @@ from inference import http_infer, results
 
 from densenet_serve import ServerOptions, TritonServer
 from densenet_serve.health import check
-from densenet_serve.scratch import free_port
+from densenet_serve.ports import free_port
 
 pytestmark = pytest.mark.e2e
 

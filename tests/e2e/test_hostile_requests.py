@@ -8,31 +8,11 @@ import time
 
 import numpy as np
 import pytest
-from imagefactory import encode, gradient, photo
+from imagefactory import bad_images, odd_images
 from inference import http_infer, results
-from PIL import Image
 from tritonclient.utils import InferenceServerException
 
 pytestmark = pytest.mark.e2e
-
-
-def odd_images() -> dict[str, bytes]:
-    pattern = Image.fromarray(gradient(64, 64))
-    return {
-        "1x1-jpeg": encode(Image.new("RGB", (1, 1), (200, 30, 30)), "JPEG"),
-        "1x1-png": encode(Image.new("RGB", (1, 1), (200, 30, 30)), "PNG"),
-        "very-wide-png": encode(Image.fromarray(gradient(8000, 12)), "PNG"),
-        "very-tall-jpeg": encode(Image.fromarray(gradient(12, 8000)), "JPEG"),
-        "grayscale-jpeg": encode(pattern.convert("L"), "JPEG"),
-        "cmyk-jpeg": encode(pattern.convert("CMYK"), "JPEG"),
-        "palette-transparent-png": encode(pattern.convert("P"), "PNG", transparency=3),
-        "rgba-png": encode(pattern.convert("RGBA"), "PNG"),
-        "16-bit-png": encode(
-            Image.fromarray(np.asarray(pattern.convert("L")).astype(np.uint16) * 257), "PNG"
-        ),
-        "progressive-jpeg": encode(pattern, "JPEG", progressive=True),
-        "huge-photo-6000x4000": encode(photo("coffee.png").resize((6000, 4000)), "JPEG", quality=85),
-    }
 
 
 ODD = odd_images()
@@ -51,11 +31,8 @@ def test_odd_but_valid_images_are_classified_in_bounded_time(http_client, name):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (
-            b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00",
-            "truncated or corrupt JPEG",
-        ),
-        (encode(Image.new("RGB", (8, 8)), "PNG")[:33], "truncated PNG"),  # signature + IHDR only
+        (bad_images()["jpeg-header-only"], "truncated or corrupt JPEG"),
+        (bad_images()["png-header-only"], "truncated PNG"),
     ],
     ids=["jpeg-header-only", "png-header-only"],
 )

@@ -1,4 +1,8 @@
-"""Triton's own image_client usage works against our models, and our preprocessing matches it."""
+"""Triton's own image_client usage works against our models, and our `inception` preset matches it.
+
+The default preset is densenet-7's own training preprocessing (densenet_caffe); image_client's
+`-s INCEPTION` is kept as the `inception` preset, checked here on a server configured with it.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,10 @@ import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
 from imagefactory import cat_jpeg, encode, photo
 from PIL import Image
+from scratch import scratch_repository
+from servers import REPO_ROOT, serving
+
+from densenet_build.pbtxt import update_parameters
 
 pytestmark = pytest.mark.e2e
 
@@ -23,6 +31,26 @@ def image_client_preprocess(data: bytes) -> np.ndarray:
     return np.transpose(scaled, (2, 0, 1))
 
 
+@pytest.fixture(scope="module")
+def inception_client(seeded_onnx, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("inception")
+    repository = scratch_repository(REPO_ROOT / "model_repository", workdir / "model_repository", seeded_onnx)
+    update_parameters(repository / "preprocess" / "config.pbtxt", {"preset": "inception"})
+    with serving(repository, workdir) as triton:
+        client = httpclient.InferenceServerClient(f"127.0.0.1:{triton.options.http_port}", network_timeout=60)
+        yield client
+        client.close()
+
+
+def test_the_default_preset_is_not_image_client(http_client):
+    """The default server feeds densenet-7 its own preprocessing, which image_client does not."""
+    image = cat_jpeg()
+    tensor = httpclient.InferInput("IMAGE", [1, len(image)], "UINT8")
+    tensor.set_data_from_numpy(np.frombuffer(image, np.uint8)[np.newaxis])
+    pixels = http_client.infer("preprocess", [tensor]).as_numpy("PIXELS")
+    assert np.abs(pixels[0] - image_client_preprocess(image)).max() > 0.5
+
+
 @pytest.mark.parametrize(
     "image",
     [
@@ -32,10 +60,10 @@ def image_client_preprocess(data: bytes) -> np.ndarray:
     ],
     ids=["cat-jpeg", "astronaut-png", "coffee-portrait-jpeg"],
 )
-def test_preprocess_model_equals_image_client(http_client, image):
+def test_inception_preset_equals_image_client(inception_client, image):
     tensor = httpclient.InferInput("IMAGE", [1, len(image)], "UINT8")
     tensor.set_data_from_numpy(np.frombuffer(image, np.uint8)[np.newaxis])
-    pixels = http_client.infer("preprocess", [tensor]).as_numpy("PIXELS")
+    pixels = inception_client.infer("preprocess", [tensor]).as_numpy("PIXELS")
     assert pixels.shape == (1, 3, 224, 224)
     np.testing.assert_allclose(pixels[0], image_client_preprocess(image), atol=1e-5, rtol=0)
 

@@ -14,7 +14,7 @@ import processes
 import pytest
 
 from densenet_serve import MODELS, ServerExitedError, ServerOptions, TritonServer
-from densenet_serve.scratch import free_port
+from densenet_serve.ports import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from densenet_serve.server import ADMIN_HEADER
+from densenet_serve.core import ADMIN_HEADER
 
 pytestmark = pytest.mark.e2e
 

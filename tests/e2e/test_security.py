@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 import tritonclient.grpc as grpcclient
+from processes import listening_addresses
 from tritonclient.utils import InferenceServerException
 
-from densenet_serve.server import ADMIN_HEADER, GRPC_ADMIN_HEADER
+from densenet_serve.core import ADMIN_HEADER, GRPC_ADMIN_HEADER
 
 pytestmark = pytest.mark.e2e
 
@@ -77,18 +77,6 @@ def test_inference_health_and_metadata_stay_open(http_url):
     assert call(http_url, "/v2/health/ready")[0] == 200
     assert call(http_url, "/v2/models/densenet_ensemble")[0] == 200
     assert call(http_url, "/v2/models/densenet_ensemble/config")[0] == 200
-
-
-def listening_addresses(port: int) -> set[str]:
-    """Local addresses with a LISTEN socket on ``port`` (from /proc/net/tcp and tcp6)."""
-    found = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            local, state = line.split()[1], line.split()[3]
-            address, hex_port = local.rsplit(":", 1)
-            if state == "0A" and int(hex_port, 16) == port:
-                found.add(address)
-    return found
 
 
 def test_binds_to_localhost_by_default(server):

@@ -8,7 +8,7 @@ import onnx
 import onnxruntime as ort
 import triton_python_backend_utils as pb_utils
 
-from densenet_serve.placement import (
+from densenet_cpu.placement import (
     cpu_instance_placements,
     instance_index,
     ort_session_options,

@@ -17,6 +17,7 @@ class TritonPythonModel:
         if dims != (3, *config.output_size):
             raise ConfigError("output_size", f"{config.output_size} does not match PIXELS dims {list(dims)}")
         self._preprocessor = Preprocessor(config)
+        self._preprocessor.warm_up()  # before READY: the first request pays no first-use costs
 
     def execute(self, requests):
         # Every image row of every request is decoded in one parallel pass.

@@ -15,8 +15,8 @@ import pytest
 from deployfiles import compose
 from production import PRODUCTION_TOKEN, start_production_server
 
+from densenet_serve.core import ADMIN_HEADER
 from densenet_serve.health import check
-from densenet_serve.server import ADMIN_HEADER
 
 pytestmark = pytest.mark.e2e
 

@@ -40,7 +40,7 @@ from imagefactory import cat_jpeg
 from inference import http_infer
 from tritonclient.utils import InferenceServerException
 
-from densenet_serve.scratch import free_port
+from densenet_serve.ports import free_port
 from densenet_serve.server import MODELS
 
 pytestmark = pytest.mark.e2e

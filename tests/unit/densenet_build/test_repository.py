@@ -19,7 +19,7 @@ def test_interface_is_read_from_the_densenet_config():
     assert interface.output.dims == (1000, 1, 1)
     assert interface.max_batch_size > 0
     assert interface.source == str(CONFIG)
-    # The contract in DESIGN.md and the config agree.
+    # The contract in docs/design.md and the config agree.
     assert (interface.input, interface.output) == (DEFAULT_INTERFACE.input, DEFAULT_INTERFACE.output)
 
 

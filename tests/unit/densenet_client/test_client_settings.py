@@ -16,7 +16,7 @@ from densenet_client import (
     RetryPolicy,
     ServerUnavailable,
 )
-from densenet_serve.scratch import free_port
+from densenet_serve.ports import free_port
 
 
 def test_nothing_connects_before_the_first_call():

@@ -1,7 +1,7 @@
 import pytest
 from PIL import Image
 
-from preprocess import ChannelOrder, ConfigError, PreprocessConfig, ResizeMode
+from preprocess import ChannelOrder, ConfigError, PreprocessConfig, ResamplingMode, ResizeMode
 
 
 def test_defaults_are_what_densenet7_was_trained_with():
@@ -26,6 +26,21 @@ def test_inception_preset_reproduces_image_client_inception():
     assert config.std == (127.5,) * 3
     assert config.channel_order is ChannelOrder.RGB
     assert config == PreprocessConfig.from_preset("inception")
+
+
+@pytest.mark.parametrize("preset", ["densenet_caffe", "torchvision", "efficientnet_lite"])
+def test_presets_that_need_no_parity_resample_fast(preset):
+    config = PreprocessConfig.from_parameters({"preset": preset})
+    assert (config.resampling_mode, config.jpeg_draft) == (ResamplingMode.FAST, True)
+
+
+def test_inception_is_exact_at_every_size_unless_told_otherwise():
+    """image_client decodes every JPEG at full size and resizes the whole image."""
+    config = PreprocessConfig.from_parameters({"preset": "inception"})
+    assert (config.resampling_mode, config.jpeg_draft) == (ResamplingMode.EXACT, False)
+    config = PreprocessConfig.from_parameters({"preset": "inception", "resampling_mode": "FAST"})
+    assert (config.resampling_mode, config.jpeg_draft) == (ResamplingMode.FAST, False)
+    assert config.mismatches("inception") == []  # speed options never block serving
 
 
 def test_efficientnet_lite_preset():
@@ -115,6 +130,7 @@ def test_zero_threads_means_one_per_cpu():
         ({"max_pixels": "-5"}, "max_pixels"),
         ({"decode_threads": "two"}, "decode_threads"),
         ({"jpeg_draft": "maybe"}, "jpeg_draft"),
+        ({"resampling_mode": "quick"}, "resampling_mode"),
         ({"resize_mode": "shorter_side_crop", "resize_size": "100"}, "resize_size"),
     ],
 )

@@ -95,3 +95,29 @@ def test_every_mode_classifies_like_its_rgb_equivalent(preprocessor, mode, fmt):
     reference = preprocessor(encode(equivalent, "PNG"))
     tolerance = 0.05 if fmt == "JPEG" else 1e-6  # JPEG is lossy: a few grey levels out of 255
     assert np.abs(ours - reference).mean() <= tolerance
+
+
+def test_warm_up_runs_every_decode_path(monkeypatch):
+    from preprocess import decode as decode_module
+    from preprocess.pipeline import warm_up_images
+
+    images = warm_up_images()
+    assert [sniff for sniff in map(decode_module.sniff_format, images)] == ["JPEG", "JPEG", "JPEG", "PNG"]
+    scaled, loaded = [], []
+    monkeypatch.setattr(decode_module, "_decode_jpeg_scaled", _spy(decode_module._decode_jpeg_scaled, scaled))
+    monkeypatch.setattr(decode_module, "_load", _spy(decode_module._load, loaded))
+    pre = Preprocessor(PreprocessConfig(decode_threads=2))
+    try:
+        pre.warm_up()
+    finally:
+        pre.close()
+    assert len(scaled) == 4  # the two upright JPEGs on each of the two threads (DCT scale 2 and 1)
+    assert len(loaded) == 4  # the EXIF-rotated JPEG and the PNG, by Pillow
+
+
+def _spy(function, calls):
+    def spy(*args):
+        calls.append(args)
+        return function(*args)
+
+    return spy

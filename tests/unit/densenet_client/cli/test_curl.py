@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from densenet_client import ConfigurationError, parse_endpoint
-from densenet_client.curl import json_header, json_output_command, raw_binary_command
+from densenet_client.cli.curl import json_header, json_output_command, raw_binary_command
 
 HTTP = parse_endpoint("http://localhost:8000")
 

@@ -12,8 +12,8 @@ import shlex
 import urllib.parse
 from pathlib import Path
 
-from .endpoint import Endpoint
-from .errors import ConfigurationError
+from ..endpoint import Endpoint
+from ..errors import ConfigurationError
 
 
 def infer_url(endpoint: Endpoint, model: str) -> str:

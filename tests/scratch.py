@@ -8,11 +8,11 @@ server sees exactly what it would in use, configs and preprocessing preset inclu
 from __future__ import annotations
 
 import shutil
-import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .server import ServerOptions, TritonServer
+from densenet_serve import ServerOptions, TritonServer
+from densenet_serve.ports import free_port
 
 if TYPE_CHECKING:
     from densenet_build.acquire import AcquiredModel
@@ -48,13 +48,6 @@ def scratch_repository(source: Path, destination: Path, model: Path | AcquiredMo
     )
     install_onnx(model, destination)
     return destination
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on right now (another process may still take it before the server)."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def start_scratch_server(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from densenet_client import InvalidImage, Prediction
-from densenet_client.render import failure_line, json_line, table_header, table_rows
+from densenet_client.cli.render import failure_line, json_line, table_header, table_rows
 
 PREDICTIONS = [Prediction("tabby, tabby cat", 0.41234, 281), Prediction("tiger cat", 0.2, 282)]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from .errors import DenseNetClientError
-from .predictions import Prediction
+from ..errors import DenseNetClientError
+from ..predictions import Prediction
 
 _COLUMNS = "{image:<{width}}  {rank:>2}  {probability:>11}  {class_id:>5}  {label}"
 

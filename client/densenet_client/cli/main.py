@@ -3,6 +3,7 @@
   densenet-client classify photos/ cat.jpg --top-k 3          a table; --json for JSON lines
   densenet-client curl cat.jpg --top-k 3                      the exact curl lines for that image
   densenet-client status                                      is the server live, the model ready?
+  densenet-client evaluate imagenet-val/                      top-1/top-5 of the served pipeline
 
 The server is --url (or $DENSENET_URL): http://host:8000 (default localhost), grpc://host:8001...
 
@@ -17,12 +18,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from .base import MAX_TOP_K, MODEL
-from .client import DenseNetClient
+from ..base import MAX_TOP_K, MODEL
+from ..client import DenseNetClient
+from ..endpoint import parse_endpoint
+from ..errors import DenseNetClientError, ModelNotReady, ServerUnavailable
+from . import evaluate as evaluate_command
 from .curl import json_output_command, raw_binary_command
-from .endpoint import parse_endpoint
-from .errors import DenseNetClientError, ModelNotReady, ServerUnavailable
 from .files import DEFAULT_EXTENSIONS, find_images
 from .render import failure_line, json_line, table_header, table_rows
 
@@ -66,6 +69,18 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--connect-timeout", type=_positive(float), default=5.0, metavar="SECONDS")
 
 
+def _batch_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--concurrency", type=_positive(int), default=4, metavar="N", help="requests in flight (default 4)"
+    )
+    parser.add_argument("--timeout", type=_positive(float), default=30.0, metavar="SECONDS", help="per image")
+    parser.add_argument(
+        "--ext",
+        default=",".join(e.lstrip(".") for e in DEFAULT_EXTENSIONS),
+        help="extensions searched for in folders (default %(default)s; named files are always sent)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="densenet-client", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -79,17 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--top-k", type=_top_k, metavar="N", help="predictions per image (default: the server's, 5)"
     )
     classify.add_argument("--json", action="store_true", help="one JSON object per image and line")
-    classify.add_argument(
-        "--concurrency", type=_positive(int), default=4, metavar="N", help="requests in flight (default 4)"
-    )
-    classify.add_argument(
-        "--timeout", type=_positive(float), default=30.0, metavar="SECONDS", help="per image"
-    )
-    classify.add_argument(
-        "--ext",
-        default=",".join(e.lstrip(".") for e in DEFAULT_EXTENSIONS),
-        help="extensions searched for in folders (default %(default)s; named files are always sent)",
-    )
+    _batch_options(classify)
 
     curl = commands.add_parser("curl", help="print the exact curl command lines that classify an image")
     curl.add_argument("image", type=Path)
@@ -104,12 +109,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="is the server live, the model ready? (exit 0 when ready)")
     _server_options(status)
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="accuracy of the served pipeline on labelled images (top-1/top-5, 95%% intervals)",
+        description=evaluate_command.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    evaluate_command.add_arguments(evaluate)
+    _server_options(evaluate)
+    _batch_options(evaluate)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "evaluate":
+            return evaluate_command.run(args, _client_options(args))
         return {"classify": classify, "curl": curl, "status": status}[args.command](args)
     except DenseNetClientError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -131,14 +148,7 @@ def classify(args: argparse.Namespace) -> int:
     names = [str(path) for path in found.images]
     width = max(len("IMAGE"), *map(len, names))
     failed = len(found.missing)
-    client = DenseNetClient(
-        args.url,
-        protocol=args.protocol,
-        model=args.model,
-        connect_timeout_s=args.connect_timeout,
-        request_timeout_s=args.timeout,
-        top_k=args.top_k,
-    )
+    client = DenseNetClient(**_client_options(args), top_k=args.top_k)
     # The bar goes to stderr, only on a terminal and for more than one image; lines pass through tqdm.write.
     with (
         client,
@@ -164,6 +174,16 @@ def classify(args: argparse.Namespace) -> int:
         print(f"{failed} of {total} images failed", file=sys.stderr)
         return EXIT_SOME_FAILED
     return EXIT_OK
+
+
+def _client_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "url": args.url,
+        "protocol": args.protocol,
+        "model": args.model,
+        "connect_timeout_s": args.connect_timeout,
+        "request_timeout_s": args.timeout,
+    }
 
 
 def curl(args: argparse.Namespace) -> int:

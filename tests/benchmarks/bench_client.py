@@ -1,4 +1,4 @@
-"""``python -m densenet_client.bench``: what the SDK costs over a bare ``tritonclient`` call, on one server.
+"""``python tests/benchmarks/bench_client.py``: what the SDK costs over a bare ``tritonclient`` call.
 
 Prints, per protocol:
   * per-call latency at concurrency 1, SDK ``classify`` against the same request made with bare
@@ -25,11 +25,13 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from .client import DenseNetClient
-from .endpoint import parse_endpoint
-from .images import image_rows, load_image
-from .predictions import OUTPUTS, predictions_from
-from .transport import Timeouts, transport
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: scratch
+
+from densenet_client.client import DenseNetClient
+from densenet_client.endpoint import parse_endpoint
+from densenet_client.images import image_rows, load_image
+from densenet_client.predictions import OUTPUTS, predictions_from
+from densenet_client.transport import Timeouts, transport
 
 MODEL = "densenet_ensemble"
 
@@ -184,7 +186,7 @@ def default_image() -> tuple[bytes, str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m densenet_client.bench",
+        prog="python tests/benchmarks/bench_client.py",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -214,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             urls = {parse_endpoint(url).protocol: url for url in args.url}
             where = "given"
         else:
-            from densenet_serve.scratch import start_scratch_server
+            from scratch import start_scratch_server
 
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="densenet-bench-")))
             print("starting a server (seeded DenseNet-121, CPU config) on free ports...", file=sys.stderr)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from densenet_client.files import find_images, normalise_extensions
+from densenet_client.cli.files import find_images, normalise_extensions
 
 
 def make(root, *names):

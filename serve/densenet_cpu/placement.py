@@ -8,46 +8,33 @@ is unit-tested; the CPU `densenet` model.py applies them in `initialize`.
 
 from __future__ import annotations
 
-import math
+import contextlib
 import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+# The project's one CPU-count rule lives with the preprocess package (which may not import this
+# one); re-exported here for the model's callers.
+from preprocess.cpus import CGROUP_CPU_MAX, available_cpus, cpu_quota
+
+__all__ = [
+    "CGROUP_CPU_MAX",
+    "Placement",
+    "available_cpus",
+    "cpu_instance_placements",
+    "cpu_quota",
+    "instance_index",
+    "ort_session_options",
+    "pin_process",
+    "place",
+]
 
 
 @dataclass(frozen=True)
 class Placement:
     threads: int  # ONNX Runtime intra-op threads of this instance's session
     cpus: tuple[int, ...] | None  # CPUs this instance is pinned to; None: not pinned
-
-
-def cpu_quota(cpu_max: str) -> int | None:
-    """Whole CPUs allowed by a cgroup v2 ``cpu.max`` line ("max 100000" or "150000 100000")."""
-    quota, _, period = cpu_max.strip().partition(" ")
-    if quota == "max" or not period:
-        return None
-    return max(1, math.ceil(int(quota) / int(period)))
-
-
-def available_cpus(
-    affinity: Sequence[int] | None = None, cpu_max: str | None = None
-) -> tuple[tuple[int, ...], int]:
-    """The CPUs this process may run on, and how many of them it may keep busy at once.
-
-    In a container limited by a CPU quota (Kubernetes `limits.cpu`) the affinity still lists every
-    host CPU; sizing thread pools by it would oversubscribe the quota many times over.
-    """
-    cpus = tuple(sorted(os.sched_getaffinity(0) if affinity is None else affinity))
-    if cpu_max is None:
-        try:
-            cpu_max = CGROUP_CPU_MAX.read_text()
-        except OSError:
-            cpu_max = "max"
-    quota = cpu_quota(cpu_max)
-    return cpus, min(len(cpus), quota) if quota else len(cpus)
 
 
 def instance_index(model_config: Mapping, instance_name: str) -> tuple[int, int]:
@@ -88,9 +75,13 @@ def place(
 
 
 def pin_process(cpus: Sequence[int]) -> None:
-    """Pin every thread of this process (ONNX Runtime's pool is created later and inherits it)."""
+    """Pin every thread of this process (ONNX Runtime's pool is created later and inherits it).
+
+    A thread listed in /proc/self/task may exit before it is pinned (ESRCH): it needs no pinning.
+    """
     for task in os.listdir("/proc/self/task"):
-        os.sched_setaffinity(int(task), set(cpus))
+        with contextlib.suppress(ProcessLookupError):
+            os.sched_setaffinity(int(task), set(cpus))
 
 
 def cpu_instance_placements(parameters: Mapping[str, str], instances: int) -> list[Placement]:

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from densenet_build.pbtxt import parse_model_config
-from densenet_serve.placement import (
+from densenet_cpu import placement
+from densenet_cpu.placement import (
     Placement,
     available_cpus,
     cpu_quota,
@@ -133,3 +134,46 @@ def test_pin_process_pins_threads_started_before_and_after():
     finally:
         pin_process(original)
     assert seen == {"before": target, "after": target}
+
+
+def test_pin_process_skips_a_thread_that_exited_after_being_listed(monkeypatch):
+    # The race made deterministic: a task id that no longer exists (no pid reaches pid_max) stands
+    # for a thread that exited between the listing of /proc/self/task and its sched_setaffinity.
+    gone = Path("/proc/sys/kernel/pid_max").read_text().strip()
+    with pytest.raises(ProcessLookupError):
+        os.sched_setaffinity(int(gone), os.sched_getaffinity(0))
+    listdir = os.listdir
+    monkeypatch.setattr(
+        placement.os, "listdir", lambda path: [*listdir(path), gone] if "task" in str(path) else listdir(path)
+    )
+    original = os.sched_getaffinity(0)
+    try:
+        pin_process({min(original)})
+        assert os.sched_getaffinity(0) == {min(original)}
+    finally:
+        pin_process(original)
+
+
+def test_pin_process_while_many_short_lived_threads_come_and_go():
+    original = os.sched_getaffinity(0)
+    stop = threading.Event()
+
+    def churn():
+        while not stop.is_set():
+            batch = [threading.Thread(target=lambda: None) for _ in range(20)]
+            for thread in batch:
+                thread.start()
+            for thread in batch:
+                thread.join()
+
+    churners = [threading.Thread(target=churn) for _ in range(4)]
+    for thread in churners:
+        thread.start()
+    try:
+        for _ in range(300):
+            pin_process(original)
+    finally:
+        stop.set()
+        for thread in churners:
+            thread.join(30)
+    assert os.sched_getaffinity(0) == original

@@ -8,8 +8,8 @@ import pytest
 
 from densenet_client import parse_endpoint
 from densenet_client.cli import main
-from densenet_client.curl import raw_binary_command
-from densenet_serve.scratch import free_port
+from densenet_client.cli.curl import raw_binary_command
+from densenet_serve.ports import free_port
 
 
 @pytest.fixture

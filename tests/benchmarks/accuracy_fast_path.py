@@ -1,0 +1,138 @@
+"""What the fast resampling path costs in answers: top-1 agreement with the exact path, and accuracy.
+
+    python tests/benchmarks/accuracy_fast_path.py [DATASET] [--samples 100] [--output FILE]
+
+Runs the trained test model (EfficientNet-Lite0 in densenet-7's interface, `densenet_build.acquire.
+trained_test_model`) in-process with ONNX Runtime on the input of three preprocessors, all with the
+model's own preset (efficientnet_lite):
+
+- exact: Pillow decodes every JPEG at full size, resizes the whole image, then crops (torchvision's
+  reference geometry);
+- draft: the same with Pillow's JPEG draft (a reduced DCT scale), the default before fast existed;
+- fast: the default now (libjpeg-turbo at a reduced DCT scale, only the kept region resized).
+
+Image sets: DATASET (labelled: <wnid>_ file names or <wnid>/ folders, as `densenet-client evaluate`
+reads them), the same images re-encoded 4x larger (phone-sized JPEGs, where the DCT scale matters),
+and `--samples` photographs cut from scikit-image's (`densenet-build samples`, unlabelled: agreement
+only). Prints a Markdown table (and writes it to --output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: servers
+
+from servers import REPO_ROOT
+
+from densenet_build.acquire import trained_test_model
+from densenet_build.samples import write_samples
+from densenet_client.datasets import find_labelled
+from preprocess import PreprocessConfig, Preprocessor, ResamplingMode
+
+CACHE = REPO_ROOT / ".cache" / "test-models"
+PATHS = {
+    "exact": {"resampling_mode": ResamplingMode.EXACT, "jpeg_draft": False},
+    "draft": {"resampling_mode": ResamplingMode.EXACT, "jpeg_draft": True},
+    "fast": {"resampling_mode": ResamplingMode.FAST, "jpeg_draft": True},
+}
+
+
+def upscaled(data: bytes, factor: int = 4) -> bytes:
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    buffer = io.BytesIO()
+    image.resize((image.width * factor, image.height * factor), Image.Resampling.BICUBIC).save(
+        buffer, "JPEG", quality=90
+    )
+    return buffer.getvalue()
+
+
+def top1(session: ort.InferenceSession, preprocessor: Preprocessor, images: Iterable[bytes]) -> np.ndarray:
+    answers = []
+    for data in images:
+        logits = session.run(None, {"data_0": preprocessor(data)[np.newaxis]})[0]
+        answers.append(int(np.argmax(logits.reshape(-1))))
+    return np.asarray(answers)
+
+
+def measure(session, preprocessors, images: list[bytes], labels: list[int] | None) -> dict[str, float]:
+    answers = {name: top1(session, pre, images) for name, pre in preprocessors.items()}
+    row = {
+        "images": len(images),
+        "agree_fast": float(np.mean(answers["fast"] == answers["exact"])),
+        "agree_draft": float(np.mean(answers["draft"] == answers["exact"])),
+    }
+    if labels is not None:
+        truth = np.asarray(labels)
+        row.update({f"top1_{name}": float(np.mean(found == truth)) for name, found in answers.items()})
+    return row
+
+
+def table(rows: dict[str, dict[str, float]]) -> str:
+    def pct(row: dict[str, float], key: str) -> str:
+        return f"{row[key]:.1%}" if key in row else "n/a (unlabelled)"
+
+    lines = [
+        "| images | n | top-1 agreement fast vs exact | draft vs exact "
+        "| top-1 exact | top-1 draft | top-1 fast |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, row in rows.items():
+        lines.append(
+            f"| {name} | {row['images']} | {pct(row, 'agree_fast')} | {pct(row, 'agree_draft')} | "
+            f"{pct(row, 'top1_exact')} | {pct(row, 'top1_draft')} | {pct(row, 'top1_fast')} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("dataset", nargs="?", type=Path, help="labelled images (wnid file names or folders)")
+    parser.add_argument("--name", default="labelled set", help="what to call DATASET in the table")
+    parser.add_argument("--samples", type=int, default=100, help="scikit-image photographs (0: none)")
+    parser.add_argument("--output", type=Path, help="also write the table here")
+    args = parser.parse_args(argv)
+
+    model = trained_test_model(CACHE)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(str(model.path), options, providers=["CPUExecutionProvider"])
+    preprocessors = {
+        name: Preprocessor(PreprocessConfig.from_preset(model.preprocessing, decode_threads=1, **overrides))
+        for name, overrides in PATHS.items()
+    }
+    rows: dict[str, dict[str, float]] = {}
+    if args.dataset:
+        labelled = find_labelled(args.dataset)
+        images = [path.read_bytes() for path, _ in labelled.items]
+        labels = [label for _, label in labelled.items]
+        rows[args.name] = measure(session, preprocessors, images, labels)
+        rows[f"{args.name}, re-encoded 4x larger"] = measure(
+            session, preprocessors, [upscaled(data) for data in images], labels
+        )
+    if args.samples:
+        with tempfile.TemporaryDirectory() as folder:
+            images = [path.read_bytes() for path in write_samples(folder, args.samples, seed=0)]
+        rows["scikit-image photographs (`densenet-build samples`)"] = measure(
+            session, preprocessors, images, None
+        )
+    text = table(rows)
+    print(text)
+    if args.output:
+        args.output.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""Network mode's nginx configuration: pure rendering, and nginx's own check of the result."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from densenet_build.pbtxt import parse_model_config
+from densenet_serve import proxy
+from densenet_serve.errors import ServerSetupError
+from densenet_serve.proxy import (
+    MAX_BODY_BYTES,
+    MAX_IMAGE_BYTES,
+    ProxyConfig,
+    at_most_pattern,
+    find_nginx,
+    is_loopback,
+    nginx_config,
+)
+from densenet_serve.tls import fingerprint, self_signed, subject_alt_names
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def config(tmp_path: Path, **changes) -> ProxyConfig:
+    return ProxyConfig(
+        **{
+            "host": "0.0.0.0",
+            "https_port": 8443,
+            "grpc_port": 8444,
+            "triton_http_port": 18000,
+            "triton_grpc_port": 18001,
+            "certificate": tmp_path / "c.crt",
+            "private_key": tmp_path / "c.key",
+            "prefix": tmp_path / "nginx",
+            **changes,
+        }
+    )
+
+
+@pytest.mark.parametrize("limit", [0, 1, 9, 10, 99, 100, 101, 16384, 20000, 99999])
+def test_at_most_pattern_matches_exactly_the_integers_up_to_the_limit(limit):
+    pattern = re.compile(at_most_pattern(limit))
+    for number in range(0, 2 * limit + 1100):
+        assert bool(pattern.fullmatch(str(number))) == (number <= limit), number
+    assert pattern.fullmatch(f"000{limit}")  # leading zeros: the same number
+    for text in ("", "-1", "+1", "1e3", " 1", "0x10"):
+        assert not pattern.fullmatch(text), text
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [("127.0.0.1", True), ("127.0.0.2", True), ("::1", True), ("localhost", True), ("0.0.0.0", False),
+     ("::", False), ("192.168.1.5", False), ("example.org", False)],
+)  # fmt: skip
+def test_network_mode_starts_beyond_loopback(host, loopback):
+    assert is_loopback(host) is loopback
+
+
+def test_config_listens_publicly_and_forwards_to_loopback(tmp_path):
+    text = nginx_config(config(tmp_path))
+    assert "listen 0.0.0.0:8443 ssl;" in text
+    assert "listen 0.0.0.0:8444 ssl http2;" in text
+    assert "server 127.0.0.1:18000;" in text
+    assert "server 127.0.0.1:18001;" in text
+    assert "daemon off;" in text
+    assert f"pid {tmp_path}/nginx/nginx.pid;" in text
+    assert not re.search(r"\{\{\w+\}\}", text), "a field was left unfilled"
+
+
+def test_config_caps_bodies_json_and_headers_and_times_out_slow_clients(tmp_path):
+    text = nginx_config(config(tmp_path, max_json_bytes=4096, client_timeout_s=7))
+    assert f"client_max_body_size {MAX_BODY_BYTES};" in text
+    assert "client_max_body_size 4096;" in text  # bodies that are all JSON
+    assert f'"~^{at_most_pattern(4096)}$" 0;' in text  # Inference-Header-Content-Length
+    assert "large_client_header_buffers 4 8k;" in text
+    for directive in ("client_header_timeout", "client_body_timeout", "send_timeout"):
+        assert f"{directive} 7s;" in text
+    assert "proxy_request_buffering on;" in text
+    assert 'proxy_set_header Content-Encoding "";' in text
+
+
+def test_ipv6_addresses_are_bracketed(tmp_path):
+    assert "listen [::]:8443 ssl;" in nginx_config(config(tmp_path, host="::"))
+
+
+@pytest.mark.parametrize("field", ["access_log", "prefix"])
+def test_values_that_would_break_the_config_are_refused(tmp_path, field):
+    with pytest.raises(ValueError, match=r"cannot go into nginx\.conf"):
+        nginx_config(config(tmp_path, **{field: "/tmp/a; include /etc/passwd"}))
+
+
+def test_unknown_template_fields_are_refused(tmp_path):
+    with pytest.raises(KeyError, match="unknown field"):
+        nginx_config(config(tmp_path), template="listen {{nonsense}};")
+
+
+def test_the_body_cap_holds_one_image_of_the_preprocess_limit():
+    preprocess = parse_model_config((REPO_ROOT / "model_repository/preprocess/config.pbtxt").read_text())
+    assert int(preprocess.parameters["max_bytes"].string_value) == MAX_IMAGE_BYTES
+    assert MAX_IMAGE_BYTES < MAX_BODY_BYTES < 20 << 20
+
+
+def test_missing_nginx_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.delenv("NGINX", raising=False)
+    monkeypatch.setattr(proxy, "NGINX_SEARCH_PATH", ())
+    with pytest.raises(ServerSetupError, match="apt-get install nginx"):
+        find_nginx()
+    with pytest.raises(ServerSetupError, match="nginx not found at /no/nginx"):
+        find_nginx("/no/nginx")
+
+
+def test_self_signed_certificate_is_made_once_with_the_names_clients_use(tmp_path):
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl CLI")
+    certificate, key = self_signed(tmp_path / "tls", "10.1.2.3")
+    assert key.stat().st_mode & 0o077 == 0
+    text = subprocess.run(
+        ["openssl", "x509", "-in", str(certificate), "-noout", "-ext", "subjectAltName", "-fingerprint",
+         "-sha256"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "IP Address:127.0.0.1" in text
+    assert "IP Address:10.1.2.3" in text
+    assert f"Fingerprint={fingerprint(certificate)}" in text
+    assert self_signed(tmp_path / "tls", "10.1.2.3") == (certificate, key)
+    assert certificate.read_bytes() == self_signed(tmp_path / "tls", "0.0.0.0")[0].read_bytes()
+
+
+def test_the_unspecified_address_is_not_a_certificate_name():
+    assert not any("0.0.0.0" in name for name in subject_alt_names("0.0.0.0"))
+    assert "DNS:example.org" in subject_alt_names("example.org")
+
+
+def test_nginx_accepts_the_rendered_configuration(tmp_path):
+    try:
+        nginx = find_nginx()
+    except ServerSetupError as error:
+        pytest.skip(str(error))
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl CLI")
+    certificate, key = self_signed(tmp_path / "tls", "127.0.0.1")
+    edge = proxy.NginxProxy(config(tmp_path, certificate=certificate, private_key=key), nginx)
+    edge.config_path.parent.mkdir(parents=True)
+    edge.config_path.write_text(nginx_config(edge.config))
+    result = subprocess.run(edge._argv("-t"), capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "test is successful" in result.stderr
