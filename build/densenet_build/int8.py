@@ -234,6 +234,7 @@ def build_int8(
         details.write_text(json.dumps(result.to_json(), indent=1) + "\n", encoding="utf-8")
         show(format_search(result, details=details))
         if result.kept is None:
+            destination.unlink(missing_ok=True)  # a stale int8 file must not reach the engine step
             raise_no_split(result)
         final = onnx.load(
             str(quantize(half_path, half_ranges, tmp / "int8.onnx", options.method, result.kept))

@@ -127,6 +127,7 @@ def test_no_split_reaching_the_target_is_an_error_recommending_fp16(make_tiny, p
     """near_tie: fp16 itself disagrees with fp32 on every image, so no int8/fp16 split can agree."""
     path = tmp_path / "tie.onnx"
     onnx.save(make_tiny(near_tie=True), str(path))
+    (tmp_path / "int8.onnx").write_bytes(b"an int8 variant from an earlier run")
     with pytest.raises(PrecisionError, match=r"no int8/fp16 split reaches 97\.0%.*use fp16"):
         build_int8(path, tmp_path / "int8.onnx", photos[:8])
     assert not (tmp_path / "int8.onnx").exists()
