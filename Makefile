@@ -80,6 +80,7 @@ ENGINE_DIR ?= .cache/engine
 PRECISION ?= fp16                  # the plan's precision: fp32 | fp16 | int8
 VARIANTS ?= $(PRECISION)           # variants compared with fp32 (e.g. "fp16 int8"); below MIN_TOP1 fails
 MIN_TOP1 ?= 0.9
+TARGET_AGREEMENT ?= 0.97           # int8: layers kept in fp16 until this top-1 agreement (0: all int8)
 SAMPLES_DIR ?= $(ENGINE_DIR)/samples          # evaluation images (default: generated photographs)
 CALIBRATION_DIR ?= $(ENGINE_DIR)/calibration  # int8 calibration images (default: generated)
 ENGINE_ARGS ?=                     # more `densenet-build engine` options: --version-compatible ...
@@ -94,6 +95,7 @@ engine: $(VENV)/.engine $(MODEL)
 	$(BIN)/densenet-build prepare $(MODEL) $(ENGINE_DIR)/model.onnx --simplify
 	$(BIN)/densenet-build variants $(ENGINE_DIR)/model.onnx --output-dir $(ENGINE_DIR) \
 		--precision $(sort $(PRECISION) $(VARIANTS)) --min-top1 $(strip $(MIN_TOP1)) \
+		--target-agreement $(strip $(TARGET_AGREEMENT)) \
 		--samples-dir $(strip $(SAMPLES_DIR)) --calibration-dir $(strip $(CALIBRATION_DIR))
 	$(BIN)/densenet-build engine $(ENGINE_DIR)/model_$(strip $(PRECISION)).onnx \
 		--timing-cache $(ENGINE_DIR)/timing.cache $(ENGINE_ARGS)

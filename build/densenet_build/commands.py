@@ -90,6 +90,7 @@ def _load(args: argparse.Namespace, folder: Path):  # -> (tensors, names)
 
 def _cmd_variants(args: argparse.Namespace) -> None:
     from .agreement import format_table, require, write_report
+    from .int8 import Int8Options, float_layers, search_report_path
     from .precision import evaluate, make_variants
     from .repository import load_interface
 
@@ -99,11 +100,15 @@ def _cmd_variants(args: argparse.Namespace) -> None:
         if args.calibration_dir is None:
             raise BuildError("int8 needs --calibration-dir (`densenet-build samples DIR` makes one)")
         calibration, names = _load(args, args.calibration_dir)
-        print(
-            f"calibrating int8 on {len(names)} images from {args.calibration_dir} ({args.calibration_method})"
-        )
+        print(f"int8: {len(names)} calibration images from {args.calibration_dir}")
+    int8 = Int8Options(
+        method=args.calibration_method,
+        target_agreement=args.target_agreement,
+        held_out=args.held_out,
+        cache_dir=None if args.no_cache else Path(args.output_dir) / "int8-cache",
+    )
     paths = make_variants(
-        args.onnx, args.output_dir, args.precision, calibration, interface, method=args.calibration_method
+        args.onnx, args.output_dir, args.precision, calibration, interface, int8=int8, show=print
     )
     samples, names = _load(args, args.samples_dir)
     rows, _ = evaluate(paths, samples, interface)
@@ -117,6 +122,9 @@ def _cmd_variants(args: argparse.Namespace) -> None:
         images=names,
         calibration_dir=str(args.calibration_dir) if calibration is not None else None,
         calibration_method=args.calibration_method if calibration is not None else None,
+        int8_target_agreement=args.target_agreement if calibration is not None else None,
+        int8_fp16_layers=float_layers(paths["int8"]) if "int8" in paths else None,
+        int8_search=str(search_report_path(paths["int8"])) if "int8" in paths else None,
         files={name: str(path) for name, path in paths.items()},
     )
     print(f"wrote {', '.join(str(p) for p in paths.values())} and {report}")
@@ -281,7 +289,9 @@ def _cmd_verify(args: argparse.Namespace) -> None:
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add the pipeline's subcommands to the ``densenet-build`` parser."""
-    from .precision import CALIBRATION_METHODS, PRECISIONS
+    from .calibration import CALIBRATION_METHODS
+    from .int8 import DEFAULT_HELD_OUT, DEFAULT_TARGET
+    from .precision import PRECISIONS
     from .trtexec import HARDWARE_LEVELS
 
     samples = commands.add_parser(
@@ -315,9 +325,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         "variants",
         help="make fp32/fp16/int8 ONNX variants and measure their agreement with fp32",
         description="Write model_fp32.onnx, model_fp16.onnx (I/O kept FP32) and model_int8.onnx (explicit "
-        "Q/DQ, symmetric, per-channel weights, calibrated on images through the server's preprocessing), "
-        "then run each on ONNX Runtime CPU over --samples-dir and print top-1 agreement, top-5 overlap and "
-        "logit differences against fp32. Exits 1 if a variant is below --min-top1.",
+        "Q/DQ, symmetric, per-channel weights, calibrated on images through the server's preprocessing; "
+        "the layers int8 harms most, measured one by one on held-out calibration images, kept in "
+        "fp16 until --target-agreement is reached), then run each on ONNX Runtime CPU over "
+        "--samples-dir and print top-1 agreement, top-5 overlap and logit differences against fp32. "
+        "Exits 1 if a variant is below --min-top1.",
     )
     variants.add_argument("onnx", type=Path, help="the prepared fp32 model")
     variants.add_argument("--output-dir", type=Path, default=ENGINE_DIR, help=f"(default {ENGINE_DIR})")
@@ -334,6 +346,27 @@ def register(commands: argparse._SubParsersAction) -> None:
         default="minmax",
         help="activation ranges: minmax (the observed maximum, NVIDIA's usual choice for CNNs; default) "
         "or percentile (the 99.999th percentile, clipping outliers)",
+    )
+    variants.add_argument(
+        "--target-agreement",
+        type=_fraction,
+        default=DEFAULT_TARGET,
+        help="int8: keep the layers int8 harms most in fp16 until the top-1 agreement with fp32 on the "
+        f"held-out calibration images reaches this (default {DEFAULT_TARGET}; 0: every layer int8). "
+        "Exits 1 if no split reaches it",
+    )
+    variants.add_argument(
+        "--held-out",
+        type=_fraction,
+        default=DEFAULT_HELD_OUT,
+        help="int8: fraction of the calibration images kept out of calibration to measure agreement on "
+        f"(default {DEFAULT_HELD_OUT}; 0: calibrate on all and measure on the same, optimistic)",
+    )
+    variants.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="int8: recalibrate and search again (default: reuse OUTPUT_DIR/int8-cache when the model, "
+        "images and options are unchanged)",
     )
     _add_threshold(variants)
     variants.add_argument("--report", type=Path, help="JSON report (default OUTPUT_DIR/variants.json)")

@@ -7,6 +7,7 @@ from onnx import TensorProto, numpy_helper
 from densenet_build.acquire import sha256_of
 from densenet_build.errors import PrecisionError
 from densenet_build.image_folder import load_tensors
+from densenet_build.int8 import Int8Options
 from densenet_build.precision import evaluate, make_variants, read_precision, run_onnx
 from densenet_build.prepare import prepare
 from densenet_build.repository import load_preprocess_config
@@ -21,7 +22,9 @@ def _initializers(model: onnx.ModelProto) -> dict[str, np.ndarray]:
 @pytest.fixture
 def variants(tiny_onnx, sample_dir, tmp_path):
     calibration, _ = load_tensors(sample_dir, PreprocessConfig())
-    return make_variants(tiny_onnx, tmp_path / "out", ["fp16", "int8"], calibration)
+    # Every layer int8, calibrated on all the images: the Q/DQ form (test_int8 tests the search).
+    every_layer = Int8Options(target_agreement=0.0, held_out=0.0)
+    return make_variants(tiny_onnx, tmp_path / "out", ["fp16", "int8"], calibration, int8=every_layer)
 
 
 def test_fp16_keeps_fp32_io_and_converts_the_inside(variants):
@@ -34,30 +37,33 @@ def test_fp16_keeps_fp32_io_and_converts_the_inside(variants):
     assert {n.op_type for n in model.graph.node} >= {"Cast", "Conv"}
 
 
-def test_int8_is_symmetric_per_channel_qdq_with_float_biases(variants):
+def test_int8_is_symmetric_per_channel_qdq_in_an_fp16_graph(variants):
     model = onnx.load(str(variants["int8"]))
+    onnx.checker.check_model(model, full_check=True)
     assert read_precision(model) == "int8"
+    assert {o.domain for o in model.opset_import} <= {"", "ai.onnx"}  # nothing TensorRT must not know
+    assert max(o.version for o in model.opset_import) >= 19  # float16 scales
     ops = [n.op_type for n in model.graph.node]
     assert ops.count("QuantizeLinear") == 2  # one per Conv input activation: weighted layers only
-    assert model.graph.node[-1].op_type == "Conv"  # the logits are not quantized
+    producers = {out: n for n in model.graph.node for out in n.output}
+    assert producers["fc6_1"].op_type == "Cast"  # fp16 logits, then fp32 at the output
+    assert producers[producers["fc6_1"].input[0]].op_type == "Conv"  # the logits are not quantized
     initializers = _initializers(model)
     dequantize = [n for n in model.graph.node if n.op_type == "DequantizeLinear"]
-    weights = [n for n in dequantize if initializers.get(n.input[0]) is not None and n.input[0] != ""]
-    int8_weights = [
-        n for n in weights if initializers[n.input[0]].dtype == np.int8 and initializers[n.input[0]].ndim == 4
-    ]
+    int8_weights = [n for n in dequantize if n.input[0] in initializers]
     assert len(int8_weights) == 2
     for node in int8_weights:
+        assert initializers[node.input[0]].dtype == np.int8
         scale = initializers[node.input[1]]
         assert scale.shape == (initializers[node.input[0]].shape[0],)  # one scale per output channel
         assert {a.name: a.i for a in node.attribute}.get("axis", 1) == 0
-    zero_points = [
-        initializers[n.input[2]]
-        for n in model.graph.node
-        if n.op_type in ("QuantizeLinear", "DequantizeLinear") and len(n.input) > 2
-    ]
-    assert all(zp.dtype == np.int8 and not zp.any() for zp in zero_points)  # symmetric: zero point 0
-    assert initializers["b2"].dtype == np.float32  # TensorRT does not dequantize int32 biases
+    for node in model.graph.node:
+        if node.op_type in ("QuantizeLinear", "DequantizeLinear"):
+            assert initializers[node.input[1]].dtype == np.float16  # strongly typed: fp16 around int8
+            zero_point = initializers[node.input[2]]
+            assert zero_point.dtype == np.int8
+            assert not zero_point.any()
+    assert initializers["b2"].dtype == np.float16  # float, not int32: TensorRT does not dequantize int32
     io_types = [v.type.tensor_type.elem_type for v in (*model.graph.input, *model.graph.output)]
     assert io_types == [TensorProto.FLOAT, TensorProto.FLOAT]
 
@@ -88,7 +94,8 @@ def test_seeded_densenet_through_fp16_and_int8(seeded_onnx, tmp_path):
     config = load_preprocess_config()
     calibration, _ = load_tensors(write_samples(tmp_path / "calibration", 6, seed=1)[0].parent, config)
     samples, _ = load_tensors(write_samples(tmp_path / "samples", 6, seed=2)[0].parent, config)
-    paths = make_variants(prepared, tmp_path / "variants", ["fp16", "int8"], calibration)
+    every_layer = Int8Options(target_agreement=0.0, held_out=0.0)  # the search has its own tests
+    paths = make_variants(prepared, tmp_path / "variants", ["fp16", "int8"], calibration, int8=every_layer)
     rows, _ = evaluate(paths, samples)
     by_name = {r.name: r for r in rows}
     assert by_name["fp16"].top1_agreement == 1.0
