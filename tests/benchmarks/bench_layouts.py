@@ -29,7 +29,7 @@ from densenet_serve.ports import free_port
 
 # name: (instances, intra-op threads per instance (0: an equal share of the CPUs), pin, dynamic
 # batching, spinning, adaptive threads)
-COMMITTED = "2-instances-pinned"  # configs/cpu.pbtxt as committed
+COMMITTED = "2-instances-adaptive"  # configs/cpu.pbtxt as committed
 LAYOUTS = {
     "1-instance-batching": (1, 0, False, True, True, False),  # the first CPU config
     "2-instances": (2, 0, False, False, False, False),

@@ -14,7 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
-TARGETS = {"throughput_over_limit": 0.95, "overhead_ms_at_c1": 1.5, "p99_over_p50_at_best": 1.3}
+TARGETS = {
+    # a lone request: the ensemble (decoding included) against one in-process ONNX Runtime run
+    "latency_over_in_process_at_c1": 1.15,
+    # under load (concurrency >= 4): the ensemble against the best in-process throughput
+    "throughput_over_limit": 1.0,
+    "p99_over_p50_at_best": 1.3,
+    "overhead_ms_at_c1": 1.5,
+}
+LOADED = 4  # "under load": concurrency from here on
 MODELS = ("densenet_ensemble", "preprocess", "densenet", "postprocess")  # names fixed by docs/design.md
 
 
@@ -70,8 +78,13 @@ def stats_delta(before: dict, after: dict) -> dict[str, dict]:
 
 
 def summarize(limit: dict, points: list[dict]) -> dict:
-    best = max(points, key=lambda p: p["images_per_s"])
+    loaded = [p for p in points if p["concurrency"] >= LOADED] or points
+    best = max(loaded, key=lambda p: p["images_per_s"])
+    batch1 = [p for p in limit["points"] if p["batch"] == 1]
+    single = next((p for p in batch1 if p["options"] == "default options"), batch1[0] if batch1 else None)
+    lone = [p for p in points if p["concurrency"] == 1]
     summary = {
+        "in_process_single_request_ms": 1000 / single["images_per_s"] if single else float("nan"),
         "limit_images_per_s": limit["best"]["images_per_s"],
         "best_point": {k: best[k] for k in ("protocol", "concurrency", "images_per_s", "p50_ms", "p99_ms")},
         "throughput_over_limit": best["images_per_s"] / limit["best"]["images_per_s"],
@@ -91,7 +104,15 @@ def summarize(limit: dict, points: list[dict]) -> dict:
             best["images_per_s"] / limit["config_layout"]["images_per_s"]
         )
     overhead = min(summary["overhead_ms_at_c1"].values()) if summary["overhead_ms_at_c1"] else float("nan")
+    # Both means: back-to-back runs in-process, back-to-back requests at concurrency 1.
+    c1_ms = min(p["mean_ms"] for p in lone) if lone else float("nan")
+    summary["latency_over_in_process_at_c1"] = c1_ms / summary["in_process_single_request_ms"]
     summary["targets"] = {
+        "latency_over_in_process_at_c1": (
+            summary["latency_over_in_process_at_c1"],
+            "<=",
+            TARGETS["latency_over_in_process_at_c1"],
+        ),
         "throughput_over_limit": (summary["throughput_over_limit"], ">=", TARGETS["throughput_over_limit"]),
         "overhead_ms_at_c1": (overhead, "<=", TARGETS["overhead_ms_at_c1"]),
         "p99_over_p50_at_best": (summary["p99_over_p50_at_best"], "<=", TARGETS["p99_over_p50_at_best"]),
@@ -108,7 +129,11 @@ def markdown(machine: str, limit: dict, points: list[dict], summary: dict) -> st
         f"Machine: {machine}",
         "",
         f"{limit['name']}: **{summary['limit_images_per_s']:.1f} images/s** "
-        f"({limit['best']['options']}, batch {limit['best']['batch']})",
+        f"({limit['best']['options']}, batch {limit['best']['batch']}); one request alone: "
+        f"**{summary['in_process_single_request_ms']:.1f} ms** (default options, batch 1)",
+        "",
+        f"Targets: concurrency 1 against one in-process run (the ensemble decodes the JPEG too); the best "
+        f"point at concurrency >= {LOADED} against the limit, and its p99/p50.",
         "",
     ]
     if "config_layout" in limit:
