@@ -15,7 +15,7 @@ help:
 	@echo "make model   (re)obtain the ONNX model: SOURCE=auto|zoo|seeded|efficientnet-lite0 (trained, offline)"
 	@echo "make lint    ruff"
 	@echo "make bench   the ensemble against the in-process ONNX Runtime limit (BENCH_ARGS=--quick: 2 min)"
-	@echo "make bench-corpus  the benchmark's JPEGs and perf_analyzer input data (GPU recipe, README)"
+	@echo "make bench-corpus  the benchmark's JPEGs and perf_analyzer input data (GPU recipe, docs/benchmarks.md)"
 	@echo "make engine  TensorRT plan for this GPU (in NVIDIA's tensorrt image): PRECISION=fp16|fp32|int8"
 
 $(BIN)/python:
@@ -59,12 +59,12 @@ test-long: $(VENV)/.dev
 
 # The ensemble against the in-process ONNX Runtime limit; results in bench-results/.
 bench: $(VENV)/.dev $(MODEL)
-	$(BIN)/python tests/benchmarks/bench_ensemble.py $(BENCH_ARGS)
+	$(BIN)/python tests/benchmarks/bench_ensemble.py --publish docs/results/bench-cpu.md $(BENCH_ARGS)
 
 bench-preprocess: $(VENV)/.dev
 	$(BIN)/python tests/benchmarks/bench_preprocess.py
 
-# The benchmark's JPEGs and their perf_analyzer input data, for the GPU recipe (README).
+# The benchmark's JPEGs and their perf_analyzer input data, for the GPU recipe (docs/benchmarks.md).
 bench-corpus: $(VENV)/.dev
 	$(BIN)/python tests/benchmarks/bench_ensemble.py --write-corpus bench-results/corpus
 	$(BIN)/python tests/benchmarks/bench_perf_analyzer.py input-data bench-results/corpus bench-results/images.json
@@ -74,7 +74,7 @@ perf-analyzer: $(VENV)/.dev
 	bash tests/tools/install-perf-analyzer.sh .cache/perf-analyzer $(BIN)/python
 
 # ONNX -> TensorRT plan for the GPU this runs on, installed as densenet/1/model_sm<XY>.plan. Runs in
-# NVIDIA's tensorrt image (README: "GPU: building the TensorRT plan"); each line is one
+# NVIDIA's tensorrt image (docs/gpu-build.md); each line is one
 # `densenet-build` step with its own --help. Elsewhere it stops at the engine step, saying why.
 ENGINE_DIR ?= .cache/engine
 PRECISION ?= fp16                  # the plan's precision: fp32 | fp16 | int8

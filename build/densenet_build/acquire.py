@@ -151,7 +151,7 @@ def warn_seeded_fallback(reason: str) -> None:
         "!! FALLING BACK TO THE SEEDED OFFLINE MODEL: random weights, its labels are MEANINGLESS.\n"
         "!! The server reports this in the 'weights' parameter of /v2/models/densenet/config.\n"
         "!! For real predictions: `make model SOURCE=zoo`, or download densenet-7.onnx yourself (see\n"
-        "!! README) and run `.venv/bin/densenet-build model --onnx-file densenet-7.onnx`.\n"
+        "!! docs/model.md) and run `.venv/bin/densenet-build model --onnx-file densenet-7.onnx`.\n"
         "!! Offline with real labels: `make model SOURCE=efficientnet-lite0` (a trained stand-in).\n"
         f"{line}\n",
         file=sys.stderr,

@@ -109,8 +109,8 @@ def import_tensorrt():  # -> the tensorrt module
     except ImportError as error:
         raise TensorRTUnavailableError(
             f"TensorRT is not installed here ({error}). Build and verify plans inside NVIDIA's "
-            "nvcr.io/nvidia/tensorrt:<NGC_RELEASE>-py3 image on the target GPU (README: 'GPU: building "
-            "the TensorRT plan'), or print the equivalent command with `densenet-build engine --trtexec`"
+            "nvcr.io/nvidia/tensorrt:<NGC_RELEASE>-py3 image on the target GPU (docs/gpu-build.md), "
+            "or print the equivalent command with `densenet-build engine --trtexec`"
         ) from None
     return tensorrt
 

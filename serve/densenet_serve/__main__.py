@@ -12,9 +12,10 @@ The model-repository, shared-memory, statistics, trace and logging APIs need the
 
 Network mode (a --host beyond loopback, e.g. 0.0.0.0): tritonserver stays on 127.0.0.1 (internal
 ports) and nginx listens on --host: HTTPS on the HTTP port, gRPC over TLS on the gRPC port, with
-body and header limits, slow-client timeouts and no compressed or large-JSON bodies (README,
-"Exposing the server"). Metrics stay on 127.0.0.1. The certificate is --tls-cert/--tls-key, else
-a self-signed one kept in --tls-dir. If nginx or tritonserver dies, the launcher restarts it.
+body and header limits, slow-client timeouts and no compressed or large-JSON bodies
+(docs/operating.md, "Exposing the server"). Metrics stay on 127.0.0.1. The certificate is
+--tls-cert/--tls-key, else a self-signed one kept in --tls-dir. If nginx or tritonserver dies,
+the launcher restarts it.
 """
 
 from __future__ import annotations

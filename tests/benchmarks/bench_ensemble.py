@@ -192,6 +192,21 @@ def ort_limit(
     return {"name": "In-process ONNX Runtime limit", "points": results, "best": best, "config_layout": layout}
 
 
+def in_process_pipeline_ms(onnx_path: Path, images: list[bytes], rounds: int = 3) -> float:
+    """Mean ms of decode + preprocess + one ONNX Runtime run (default options) per image, in-process:
+    what a lone request costs without a server, decoding included (a reference, not a target)."""
+    import onnxruntime as ort
+
+    preprocessor = Preprocessor(PreprocessConfig(decode_threads=1))
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    session.run(None, {"data_0": preprocessor(images[0])[np.newaxis]})
+    started = time.perf_counter()
+    for image in images * rounds:
+        session.run(None, {"data_0": preprocessor(image)[np.newaxis]})
+    preprocessor.close()
+    return (time.perf_counter() - started) * 1000 / (len(images) * rounds)
+
+
 # --- 2./3. the ensemble on the server -----------------------------------------------------------
 
 
@@ -300,6 +315,12 @@ def main(argv: list[str] | None = None) -> int:
         help="repository to copy and serve (default: this one, after `make model`)",
     )
     parser.add_argument("--write-corpus", type=Path, metavar="DIR", help="write the JPEGs to DIR and stop")
+    parser.add_argument(
+        "--publish",
+        type=Path,
+        metavar="FILE",
+        help="also write the Markdown table here after a full run (make bench: docs/results/bench-cpu.md)",
+    )
     args = parser.parse_args(argv)
     if args.write_corpus:
         args.write_corpus.mkdir(parents=True, exist_ok=True)
@@ -323,6 +344,13 @@ def main(argv: list[str] | None = None) -> int:
         limit = ort_limit(
             repo / "densenet" / "1" / "model.onnx", pixels, args.window, args.max_windows, batches
         )
+        limit["pipeline_single_request_ms"] = in_process_pipeline_ms(
+            repo / "densenet" / "1" / "model.onnx", images
+        )
+        print(
+            f"  in-process decode + model, one image: {limit['pipeline_single_request_ms']:.1f} ms",
+            flush=True,
+        )
         options = ServerOptions(
             repo, http_port=free_port(), grpc_port=free_port(), metrics_port=free_port(), admin_token=token
         )
@@ -342,6 +370,10 @@ def main(argv: list[str] | None = None) -> int:
     table = write_reports(args.output, limit, points, corpus=[f"{n} {w}x{h}" for n, w, h in CORPUS_SPEC])
     print("\n" + table)
     print(f"wrote {args.output}/bench.json, bench.md, bench.png")
+    if args.publish and not args.quick:
+        args.publish.parent.mkdir(parents=True, exist_ok=True)
+        args.publish.write_text(f"Command: `make bench`\n\n{table}")
+        print(f"wrote {args.publish}")
     return 0
 
 

@@ -2,7 +2,7 @@
 
 Serves the ensemble with each variant of `densenet/configs/cpu.pbtxt` in turn, repeated and
 interleaved (so a noisy host shifts all variants alike), and prints images/s, p50/p99 and the CPU
-each process used (from /proc) at each concurrency over HTTP. README "Benchmarks" quotes it.
+each process used (from /proc) at each concurrency over HTTP. docs/benchmarks.md quotes it.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: processe
 
 import processes
 from bench_ensemble import ClosedLoop, client_worker, corpus, prepared_repository
+from bench_report import machine_description
 
 from densenet_serve import ServerOptions, TritonServer
 from densenet_serve.ports import free_port
@@ -104,8 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--window", type=float, default=4.0)
+    parser.add_argument("--publish", type=Path, metavar="FILE", help="also write the table here (Markdown)")
     args = parser.parse_args(argv)
     images = corpus()
+    rows: list[str] = []
     print("layout                       rep  c   images/s  p50 ms  p99 ms  p99/p50  CPU cores by process")
     with tempfile.TemporaryDirectory(prefix="densenet-layouts-") as workdir:
         repositories = {}
@@ -131,6 +134,21 @@ def main(argv: list[str] | None = None) -> int:
                             f"{r['p99_ms']:>7.1f} {r['p99_ms'] / r['p50_ms']:>8.2f}  {cores}{errors}",
                             flush=True,
                         )
+                        rows.append(
+                            f"| {name} | {repeat} | {c} | {r['images_per_s']:.1f} | {r['p50_ms']:.1f} "
+                            f"| {r['p99_ms']:.1f} | {r['p99_ms'] / r['p50_ms']:.2f} | {cores}{errors} |"
+                        )
+    if args.publish:
+        command = " ".join(["python tests/benchmarks/bench_layouts.py", *(argv or sys.argv[1:])])
+        header = [
+            f"Command: `{command}` (HTTP; {machine_description()})",
+            "",
+            "| layout | repetition | concurrency | images/s | p50 ms | p99 ms | p99/p50 "
+            "| CPU cores by process |",
+            "|---|---:|---:|---:|---:|---:|---:|---|",
+        ]
+        args.publish.parent.mkdir(parents=True, exist_ok=True)
+        args.publish.write_text("\n".join(header + rows) + "\n")
     return 0
 
 

@@ -1,7 +1,7 @@
 """The GPU recipe: `make bench`'s report, measured with perf_analyzer against any running server.
 
 Runs inside the NGC SDK image (`nvcr.io/nvidia/tritonserver:<release>-py3-sdk`, which has
-perf_analyzer, tritonclient and numpy); README "Benchmarks on a GPU host" has the whole recipe.
+perf_analyzer, tritonclient and numpy); docs/benchmarks.md ("On a GPU host") has the whole recipe.
 
     python3 bench_perf_analyzer.py input-data CORPUS_DIR images.json   # real JPEGs for perf_analyzer
     python3 bench_perf_analyzer.py run --input-data images.json --admin-token "$TOKEN"

@@ -36,9 +36,12 @@ def test_quick_benchmark_writes_its_reports(model_repository, tmp_path):
         assert 0 < point["p50_ms"] <= point["p95_ms"] <= point["p99_ms"]
         assert point["models"]["densenet"]["compute_ms_per_request"] > 0
     assert set(report["summary"]["targets"]) == {
+        "latency_over_in_process_at_c1",
         "throughput_over_limit",
         "overhead_ms_at_c1",
         "p99_over_p50_at_best",
     }
+    assert report["summary"]["latency_over_in_process_at_c1"] > 0
+    assert report["limit"]["pipeline_single_request_ms"] > 0
     assert "| http | 1 |" in (tmp_path / "bench.md").read_text()
     assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,4 +1,4 @@
-"""The README's client examples (SDK in five lines, CLI on a folder), run as written."""
+"""The client page's examples (docs/client.md: SDK in five lines, CLI on a folder), run as written."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from imagefactory import cat_jpeg, encode, photo
 
 pytestmark = pytest.mark.e2e
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+README = (Path(__file__).resolve().parents[2] / "docs" / "client.md").read_text(encoding="utf-8")
 BLOCKS = re.findall(r"```(bash|python)\n(.*?)```", README, flags=re.DOTALL)
 SDK = [code for lang, code in BLOCKS if lang == "python" and "from densenet_client import" in code]
 CLI = [code for lang, code in BLOCKS if lang == "bash" and "densenet-client classify" in code]

@@ -49,7 +49,7 @@ def test_parity_with_in_process_reference(http_client, cat, model_repository):
 
 
 def test_raw_binary_curl_request(http_url, cat, tmp_path):
-    """The README's one-liner: the body is the JPEG, nothing else."""
+    """The README's one curl: the body is the JPEG, nothing else."""
     import tritonclient.http as httpclient
 
     image = tmp_path / "cat.jpg"

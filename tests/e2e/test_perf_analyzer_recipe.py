@@ -1,4 +1,4 @@
-"""The GPU benchmark recipe (README) run for real: perf_analyzer with the corpus JPEGs against the
+"""The GPU benchmark recipe (docs/benchmarks.md) run for real: perf_analyzer with the corpus JPEGs against the
 embedded server, reported in `make bench`'s format. perf_analyzer comes from `make perf-analyzer`
 (CI installs it) or PERF_ANALYZER; without one the test skips, saying so."""
 

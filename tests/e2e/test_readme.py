@@ -1,4 +1,4 @@
-"""The README's calling examples, run as written against the test server."""
+"""The calling examples (docs/calling.md and the README's one curl), run as written on the test server."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from imagefactory import cat_jpeg
 
 pytestmark = pytest.mark.e2e
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-BLOCKS = re.findall(r"```(bash|python)\n(.*?)```", README, flags=re.DOTALL)
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+CALLING = (ROOT / "docs" / "calling.md").read_text(encoding="utf-8")
+BLOCKS = re.findall(r"```(bash|python)\n(.*?)```", CALLING, flags=re.DOTALL)
 INFER_SHELL = [code for lang, code in BLOCKS if lang == "bash" and "densenet_ensemble/infer" in code]
 INFER_PYTHON = [code for lang, code in BLOCKS if lang == "python" and "densenet_ensemble" in code]
 
@@ -27,9 +29,13 @@ def run_in(directory: Path, command: list[str], http_url: str, code: str) -> byt
     ).stdout
 
 
-def test_readme_has_the_examples():
+def test_the_page_has_the_examples_and_the_readme_its_first():
     assert len(INFER_SHELL) == 3
     assert len(INFER_PYTHON) == 1
+    front = [
+        c for lang, c in re.findall(r"```(bash|python)\n(.*?)```", README, flags=re.DOTALL) if "/infer" in c
+    ]
+    assert front == [INFER_SHELL[0]]  # the front door's one curl is the raw-binary example run below
 
 
 @pytest.mark.parametrize("code", INFER_SHELL, ids=["raw-binary", "binary-in-json-out", "json-in-json-out"])

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A perf_analyzer for this machine, to test the GPU benchmark recipe against the embedded CPU
-# server. On GPU hosts use the one in NVIDIA's SDK image instead (README "Benchmarks").
+# server. On GPU hosts use the one in NVIDIA's SDK image instead (docs/benchmarks.md).
 #
 # perf_analyzer is no longer on PyPI; tritonclient 2.40.0 is the last wheel that ships the binary.
 # It links libcudart (from NVIDIA's CUDA runtime wheel; no GPU is needed to load it) and libb64

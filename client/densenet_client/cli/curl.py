@@ -1,6 +1,6 @@
 """The exact ``curl`` command lines that classify one image: for a shell, a script or a bug report.
 
-Two forms, as in the README: the raw binary request (the body is the image itself; the answer is
+Two forms, as in docs/calling.md: the raw binary request (the body is the image itself; the answer is
 Triton's binary format) and binary-in/JSON-out (a JSON header before the image asks for JSON outputs
 and may carry ``top_k``). Both are POSIX sh.
 """

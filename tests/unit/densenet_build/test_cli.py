@@ -132,8 +132,8 @@ def test_install_then_check_against_given_gpu_and_tensorrt(make_plan, tmp_path, 
     assert "'eight' is not a compute capability" in capsys.readouterr().err
 
 
-def test_readme_shows_the_trtexec_line_the_engine_step_prints(capsys):
-    readme = (REPO.parent / "README.md").read_text()
+def test_the_gpu_page_shows_the_trtexec_line_the_engine_step_prints(capsys):
+    readme = (REPO.parent / "docs" / "gpu-build.md").read_text()
     block = next(b for b in readme.split("```") if b.lstrip().startswith("trtexec --onnx=model_fp16.onnx"))
     assert main(["engine", "model_fp16.onnx", "--trtexec"]) == 0
     printed = capsys.readouterr().out.split("\n", 1)[1]

@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip(
     "tensorrt",
-    reason="TensorRT is not installed (it runs in nvcr.io/nvidia/tensorrt images on a GPU; see README)",
+    reason="TensorRT is not installed (it runs in NVIDIA's tensorrt images on a GPU: docs/gpu-build.md)",
 )
 if shutil.which("nvidia-smi") is None:
     pytest.skip("TensorRT is installed but no NVIDIA GPU is visible", allow_module_level=True)
