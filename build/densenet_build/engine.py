@@ -215,3 +215,46 @@ def build_engine(
         builder="tensorrt-python",
         seconds=time.monotonic() - started,
     )
+
+
+def build_plan(
+    onnx_path: str | Path,
+    plan: str | Path,
+    interface: ModelInterface,
+    profile: BatchProfile,
+    options: EngineOptions,
+    *,
+    device: int | None = None,
+    trtexec: list[str] | None = None,
+    timeout_s: float = 3600.0,
+) -> PlanInfo:
+    """Build ``plan`` end to end and write its sidecar: with the TensorRT Python API, or by running
+    ``trtexec`` (the command ``trtexec_command`` made) when given."""
+    from .gpu import cuda_device_gpu, installed_tensorrt_version
+    from .sidecar import sidecar_path, write_sidecar
+    from .trtexec import run_trtexec, tensorrt_version_from_output
+
+    plan = Path(plan)
+    if trtexec is None:
+        import_tensorrt()  # say first that TensorRT is missing, the usual case off the GPU machine
+        info = build_engine(onnx_path, plan, interface, profile, options, cuda_device_gpu(device or 0))
+    else:
+        gpu = cuda_device_gpu(device or 0)
+        started = time.monotonic()
+        output = run_trtexec(trtexec, timeout_s)
+        version = tensorrt_version_from_output(output) or installed_tensorrt_version()
+        if version is None:
+            raise EngineBuildError("could not tell which TensorRT trtexec used; its banner had no version")
+        info = plan_info(
+            plan,
+            Path(onnx_path),
+            interface,
+            profile,
+            options,
+            tensorrt_version=version,
+            gpu=gpu,
+            builder="trtexec",
+            seconds=time.monotonic() - started,
+        )
+    write_sidecar(info, sidecar_path(plan))
+    return info

@@ -93,14 +93,12 @@ def test_instance_index_without_group_names():
     assert instance_index({}, "densenet") == (0, 1)
 
 
-def test_the_cpu_config_on_two_cores_gives_each_instance_its_own_core():
+def test_the_cpu_config_on_two_cores_gives_each_instance_one_thread_and_both_when_alone():
     config = parse_model_config(CPU_CONFIG.read_text())
     parameters = {k: v.string_value for k, v in config.parameters.items()}
     instances = sum(group.count for group in config.instance_group)
-    threads = int(parameters["intra_op_num_threads"])
-    pin = parameters["pin_instances"] == "true"
-    placements = [place([0, 1], 2, instances, i, threads=threads, pin=pin) for i in range(instances)]
-    assert placements == [Placement(1, (0,)), Placement(1, (1,))]
+    placements = placement.cpu_instance_placements(parameters, instances, available=((0, 1), 2))
+    assert placements == [Placement(1, None, 2), Placement(1, None, 2)]
     assert not config.HasField("dynamic_batching")  # single-threaded sessions gain nothing from it
 
 

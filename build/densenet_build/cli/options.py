@@ -1,0 +1,62 @@
+"""Arguments several ``densenet-build`` commands share, and the images they load through them."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..repository import DENSENET_CONFIG, PREPROCESS_CONFIG
+
+ENGINE_DIR = Path(".cache/engine")
+MODEL_DIR = DENSENET_CONFIG.parent
+DEFAULT_MIN_TOP1 = 0.9
+
+
+def fraction(value: str) -> float:
+    number = float(value)
+    if not 0.0 <= number <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value} is not a fraction between 0 and 1")
+    return number
+
+
+def positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
+    return number
+
+
+def add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--densenet-config",
+        type=Path,
+        default=DENSENET_CONFIG,
+        help=f"the config whose interface and batching the model must match (default {DENSENET_CONFIG})",
+    )
+
+
+def add_images(parser: argparse.ArgumentParser, flag: str, what: str) -> None:
+    parser.add_argument(flag, type=Path, required=True, help=f"folder of JPEG/PNG images {what}")
+    parser.add_argument(
+        "--preprocess-config",
+        type=Path,
+        default=PREPROCESS_CONFIG,
+        help=f"the server's preprocessing, applied to the images (default {PREPROCESS_CONFIG})",
+    )
+    parser.add_argument("--max-images", type=positive, help="use at most this many images (sorted by name)")
+
+
+def add_threshold(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--min-top1",
+        type=fraction,
+        default=DEFAULT_MIN_TOP1,
+        help=f"fail below this top-1 agreement with fp32 (default {DEFAULT_MIN_TOP1})",
+    )
+
+
+def load_images(args: argparse.Namespace, folder: Path):  # -> (tensors, names)
+    from ..image_folder import load_tensors
+    from ..repository import load_preprocess_config
+
+    return load_tensors(folder, load_preprocess_config(args.preprocess_config), args.max_images)

@@ -1,0 +1,35 @@
+"""`densenet-build prepare`: check and prepare an ONNX model for the repository and TensorRT."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .options import (
+    add_config,
+)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "prepare",
+        help="check and prepare an ONNX model: opset/IR, dynamic batch, interface, optional simplification",
+        description="Check the IR version and opset against the installed onnxruntime and TensorRT's parser "
+        "(upgrading opsets below 13, which explicit int8 needs), make the batch dimension dynamic, refuse "
+        "a model whose input/output names, types or dims differ from the densenet config, and optionally "
+        "fold constants with ONNX GraphSurgeon.",
+    )
+    parser.add_argument("input", type=Path)
+    parser.add_argument("output", type=Path)
+    parser.add_argument("--simplify", action="store_true", help="fold constants and drop dead nodes")
+    add_config(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    from ..prepare import prepare
+    from ..repository import load_interface
+
+    interface = load_interface(args.densenet_config)
+    output = prepare(args.input, args.output, interface=interface, simplify=args.simplify)
+    print(f"wrote {output}: matches {interface.source}, batch dimension dynamic")

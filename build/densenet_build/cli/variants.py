@@ -1,0 +1,114 @@
+"""`densenet-build variants`: fp32/fp16/int8 ONNX variants and their agreement with fp32."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..calibration import CALIBRATION_METHODS
+from ..errors import BuildError
+from ..int8 import DEFAULT_HELD_OUT, DEFAULT_TARGET
+from ..precision import PRECISIONS
+from .options import (
+    ENGINE_DIR,
+    add_config,
+    add_images,
+    add_threshold,
+    fraction,
+    load_images,
+)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "variants",
+        help="make fp32/fp16/int8 ONNX variants and measure their agreement with fp32",
+        description="Write model_fp32.onnx, model_fp16.onnx (I/O kept FP32) and model_int8.onnx (explicit "
+        "Q/DQ, symmetric, per-channel weights, calibrated on images through the server's preprocessing; "
+        "the layers int8 harms most, measured one by one on held-out calibration images, kept in "
+        "fp16 until --target-agreement is reached), then run each on ONNX Runtime CPU over "
+        "--samples-dir and print top-1 agreement, top-5 overlap and logit differences against fp32. "
+        "Exits 1 if a variant is below --min-top1.",
+    )
+    parser.add_argument("onnx", type=Path, help="the prepared fp32 model")
+    parser.add_argument("--output-dir", type=Path, default=ENGINE_DIR, help=f"(default {ENGINE_DIR})")
+    parser.add_argument(
+        "--precision", nargs="+", choices=PRECISIONS, default=["fp16", "int8"], help="(default fp16 int8)"
+    )
+    add_images(parser, "--samples-dir", "to evaluate the variants on")
+    parser.add_argument("--calibration-dir", type=Path, help="folder of JPEG/PNG images for int8 calibration")
+    parser.add_argument(
+        "--calibration-method",
+        choices=CALIBRATION_METHODS,
+        default="minmax",
+        help="activation ranges: minmax (the observed maximum, NVIDIA's usual choice for CNNs; default) "
+        "or percentile (the 99.999th percentile, clipping outliers)",
+    )
+    parser.add_argument(
+        "--target-agreement",
+        type=fraction,
+        default=DEFAULT_TARGET,
+        help="int8: keep the layers int8 harms most in fp16 until the top-1 agreement with fp32 on the "
+        f"held-out calibration images reaches this (default {DEFAULT_TARGET}; 0: every layer int8). "
+        "Exits 1 if no split reaches it",
+    )
+    parser.add_argument(
+        "--held-out",
+        type=fraction,
+        default=DEFAULT_HELD_OUT,
+        help="int8: fraction of the calibration images kept out of calibration to measure agreement on "
+        f"(default {DEFAULT_HELD_OUT}; 0: calibrate on all and measure on the same, optimistic)",
+    )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="int8: recalibrate and search again (default: reuse OUTPUT_DIR/int8-cache when the model, "
+        "images and options are unchanged)",
+    )
+    add_threshold(parser)
+    parser.add_argument("--report", type=Path, help="JSON report (default OUTPUT_DIR/variants.json)")
+    add_config(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    from ..agreement import format_table, require, write_report
+    from ..int8 import Int8Options, float_layers, search_report_path
+    from ..precision import evaluate, make_variants
+    from ..repository import load_interface
+
+    interface = load_interface(args.densenet_config)
+    calibration = None
+    if "int8" in args.precision:
+        if args.calibration_dir is None:
+            raise BuildError("int8 needs --calibration-dir (`densenet-build samples DIR` makes one)")
+        calibration, names = load_images(args, args.calibration_dir)
+        print(f"int8: {len(names)} calibration images from {args.calibration_dir}")
+    int8 = Int8Options(
+        method=args.calibration_method,
+        target_agreement=args.target_agreement,
+        held_out=args.held_out,
+        cache_dir=None if args.no_cache else Path(args.output_dir) / "int8-cache",
+    )
+    paths = make_variants(
+        args.onnx, args.output_dir, args.precision, calibration, interface, int8=int8, show=print
+    )
+    samples, names = load_images(args, args.samples_dir)
+    rows, _ = evaluate(paths, samples, interface)
+    print(format_table(rows, args.min_top1))
+    report = write_report(
+        args.report or Path(args.output_dir) / "variants.json",
+        rows,
+        reference="fp32 (ONNX Runtime CPU)",
+        min_top1_agreement=args.min_top1,
+        samples_dir=str(args.samples_dir),
+        images=names,
+        calibration_dir=str(args.calibration_dir) if calibration is not None else None,
+        calibration_method=args.calibration_method if calibration is not None else None,
+        int8_target_agreement=args.target_agreement if calibration is not None else None,
+        int8_fp16_layers=float_layers(paths["int8"]) if "int8" in paths else None,
+        int8_search=str(search_report_path(paths["int8"])) if "int8" in paths else None,
+        files={name: str(path) for name, path in paths.items()},
+    )
+    print(f"wrote {', '.join(str(p) for p in paths.values())} and {report}")
+    require(rows, args.min_top1)

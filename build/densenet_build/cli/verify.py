@@ -1,0 +1,57 @@
+"""`densenet-build verify`: the plan on TensorRT against ONNX Runtime fp32 on sample images."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict
+from pathlib import Path
+
+from ..errors import PlanMismatchError
+from .options import (
+    add_config,
+    add_images,
+    add_threshold,
+    load_images,
+)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "verify",
+        help="run the plan with TensorRT on sample images and compare it with ONNX Runtime fp32",
+        description="Run PLAN on the GPU over --samples-dir (through the server's preprocessing) and print "
+        "the same agreement table as `variants`, against --reference on ONNX Runtime CPU.",
+    )
+    parser.add_argument("plan", type=Path)
+    parser.add_argument("--reference", type=Path, required=True, help="the fp32 ONNX model (model_fp32.onnx)")
+    add_images(parser, "--samples-dir", "to compare on")
+    add_threshold(parser)
+    parser.add_argument("--report", type=Path, help="JSON report (default PLAN-verify.json)")
+    add_config(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    from ..agreement import format_table, require, write_report
+    from ..repository import load_interface
+    from ..sidecar import read_sidecar, sidecar_path
+    from ..verify import verify_plan
+
+    interface = load_interface(args.densenet_config)
+    info = read_sidecar(sidecar_path(args.plan))
+    if not Path(args.plan).exists():
+        raise PlanMismatchError(f"{args.plan} does not exist")
+    samples, names = load_images(args, args.samples_dir)
+    rows = verify_plan(args.plan, info, args.reference, samples, interface)
+    print(format_table(rows, args.min_top1))
+    report = write_report(
+        args.report or Path(args.plan).with_name(Path(args.plan).stem + "-verify.json"),
+        rows,
+        reference=f"{args.reference} (ONNX Runtime CPU)",
+        plan=asdict(info),
+        min_top1_agreement=args.min_top1,
+        samples_dir=str(args.samples_dir),
+        images=names,
+    )
+    print(f"wrote {report}")
+    require(rows, args.min_top1)
