@@ -1,6 +1,6 @@
 """``densenet-build``: the model pipeline's commands, one module each (``densenet-build COMMAND --help``).
 
-Each module registers its arguments and runs its step in a few lines; the work is in the domain
+Each module names its command, adds its arguments and runs its step in a few lines; the work is in the domain
 modules of ``densenet_build``. Heavy imports (onnxruntime's quantizer, TensorRT) happen inside the
 steps so ``--help`` stays instant. ``make engine`` chains samples, prepare, variants, engine,
 install, check and verify.
@@ -22,8 +22,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="densenet-build", description=__doc__.split("\n\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true")
     commands = parser.add_subparsers(dest="command", required=True)
-    for command in COMMANDS:
-        command.register(commands)
+    for command in COMMANDS:  # each: NAME, HELP, DESCRIPTION, add_arguments(parser), run(args)
+        sub = commands.add_parser(command.NAME, help=command.HELP, description=command.DESCRIPTION)
+        command.add_arguments(sub)
+        sub.set_defaults(func=command.run)
     return parser
 
 

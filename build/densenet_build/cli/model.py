@@ -23,14 +23,16 @@ from ..repository import DEFAULT_REPOSITORY
 DEFAULT_CACHE = Path(".cache/models")  # relative to the repository root, where the commands run
 
 
-def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
-        "model",
-        help="acquire (download or generate) and prepare the ONNX model for the repository",
-        description="Acquire densenet-7.onnx (sha256-verified), the seeded offline model or the trained "
-        "EfficientNet-Lite0 test stand-in, make its batch dimension dynamic, validate it and write it "
-        "into the model repository with a record of its weights and the preprocessing they need.",
-    )
+NAME = "model"
+HELP = "acquire (download or generate) and prepare the ONNX model for the repository"
+DESCRIPTION = (
+    "Acquire densenet-7.onnx (sha256-verified), the seeded offline model or the trained "
+    "EfficientNet-Lite0 test stand-in, make its batch dimension dynamic, validate it and write it "
+    "into the model repository with a record of its weights and the preprocessing they need."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source",
         choices=SOURCES,
@@ -64,7 +66,6 @@ def register(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="leave preprocess/config.pbtxt as it is (the server then refuses to start if it disagrees)",
     )
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> None:

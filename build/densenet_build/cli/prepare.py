@@ -5,25 +5,23 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .options import (
-    add_config,
+from .options import add_config
+
+NAME = "prepare"
+HELP = "check and prepare an ONNX model: opset/IR, dynamic batch, interface, optional simplification"
+DESCRIPTION = (
+    "Check the IR version and opset against the installed onnxruntime and TensorRT's parser "
+    "(upgrading opsets below 13, which explicit int8 needs), make the batch dimension dynamic, refuse "
+    "a model whose input/output names, types or dims differ from the densenet config, and optionally "
+    "fold constants with ONNX GraphSurgeon."
 )
 
 
-def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
-        "prepare",
-        help="check and prepare an ONNX model: opset/IR, dynamic batch, interface, optional simplification",
-        description="Check the IR version and opset against the installed onnxruntime and TensorRT's parser "
-        "(upgrading opsets below 13, which explicit int8 needs), make the batch dimension dynamic, refuse "
-        "a model whose input/output names, types or dims differ from the densenet config, and optionally "
-        "fold constants with ONNX GraphSurgeon.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", type=Path)
     parser.add_argument("output", type=Path)
     parser.add_argument("--simplify", action="store_true", help="fold constants and drop dead nodes")
     add_config(parser)
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> None:

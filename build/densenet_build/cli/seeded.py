@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+NAME = "seeded"
+HELP = "write the seeded DenseNet-121 ONNX (batch 1, like densenet-7)"
+DESCRIPTION = HELP
 
-def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
-        "seeded", help="write the seeded DenseNet-121 ONNX (batch 1, like densenet-7)"
-    )
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("output", type=Path)
     parser.add_argument("--seed", type=int, default=121)
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> None:

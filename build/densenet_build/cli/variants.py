@@ -9,27 +9,21 @@ from ..calibration import CALIBRATION_METHODS
 from ..errors import BuildError
 from ..int8 import DEFAULT_HELD_OUT, DEFAULT_TARGET
 from ..precision import PRECISIONS
-from .options import (
-    ENGINE_DIR,
-    add_config,
-    add_images,
-    add_threshold,
-    fraction,
-    load_images,
+from .options import ENGINE_DIR, add_config, add_images, add_threshold, fraction, load_images
+
+NAME = "variants"
+HELP = "make fp32/fp16/int8 ONNX variants and measure their agreement with fp32"
+DESCRIPTION = (
+    "Write model_fp32.onnx, model_fp16.onnx (I/O kept FP32) and model_int8.onnx (explicit "
+    "Q/DQ, symmetric, per-channel weights, calibrated on images through the server's preprocessing; "
+    "the layers int8 harms most, measured one by one on held-out calibration images, kept in "
+    "fp16 until --target-agreement is reached), then run each on ONNX Runtime CPU over "
+    "--samples-dir and print top-1 agreement, top-5 overlap and logit differences against fp32. "
+    "Exits 1 if a variant is below --min-top1."
 )
 
 
-def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
-        "variants",
-        help="make fp32/fp16/int8 ONNX variants and measure their agreement with fp32",
-        description="Write model_fp32.onnx, model_fp16.onnx (I/O kept FP32) and model_int8.onnx (explicit "
-        "Q/DQ, symmetric, per-channel weights, calibrated on images through the server's preprocessing; "
-        "the layers int8 harms most, measured one by one on held-out calibration images, kept in "
-        "fp16 until --target-agreement is reached), then run each on ONNX Runtime CPU over "
-        "--samples-dir and print top-1 agreement, top-5 overlap and logit differences against fp32. "
-        "Exits 1 if a variant is below --min-top1.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("onnx", type=Path, help="the prepared fp32 model")
     parser.add_argument("--output-dir", type=Path, default=ENGINE_DIR, help=f"(default {ENGINE_DIR})")
     parser.add_argument(
@@ -68,7 +62,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_threshold(parser)
     parser.add_argument("--report", type=Path, help="JSON report (default OUTPUT_DIR/variants.json)")
     add_config(parser)
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> None:

@@ -7,28 +7,23 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..errors import PlanMismatchError
-from .options import (
-    add_config,
-    add_images,
-    add_threshold,
-    load_images,
+from .options import add_config, add_images, add_threshold, load_images
+
+NAME = "verify"
+HELP = "run the plan with TensorRT on sample images and compare it with ONNX Runtime fp32"
+DESCRIPTION = (
+    "Run PLAN on the GPU over --samples-dir (through the server's preprocessing) and print "
+    "the same agreement table as `variants`, against --reference on ONNX Runtime CPU."
 )
 
 
-def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
-        "verify",
-        help="run the plan with TensorRT on sample images and compare it with ONNX Runtime fp32",
-        description="Run PLAN on the GPU over --samples-dir (through the server's preprocessing) and print "
-        "the same agreement table as `variants`, against --reference on ONNX Runtime CPU.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("plan", type=Path)
     parser.add_argument("--reference", type=Path, required=True, help="the fp32 ONNX model (model_fp32.onnx)")
     add_images(parser, "--samples-dir", "to compare on")
     add_threshold(parser)
     parser.add_argument("--report", type=Path, help="JSON report (default PLAN-verify.json)")
     add_config(parser)
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> None:
