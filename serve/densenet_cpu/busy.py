@@ -12,10 +12,21 @@ import contextlib
 import fcntl
 import os
 import struct
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 _COUNT = struct.Struct("<q")
+# Set by the launcher (densenet_serve.server): its server's /dev/shm prefix, removed when it stops.
+SHM_PREFIX_VARIABLE = "DENSENET_SHM_PREFIX"
+
+
+def busy_path() -> Path:
+    """One count per server: under the launcher's prefix for its server, else per parent process
+    (every instance's stub is a child of the same tritonserver)."""
+    folder = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
+    prefix = os.environ.get(SHM_PREFIX_VARIABLE) or f"densenet-cpu-{os.getppid()}-"
+    return folder / f"{prefix}densenet-busy"
 
 
 class BusyCounter:

@@ -1,8 +1,6 @@
 """CPU variant of `densenet` (configs/cpu.pbtxt): ONNX Runtime inside the python backend."""
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -10,15 +8,13 @@ import onnx
 import onnxruntime as ort
 import triton_python_backend_utils as pb_utils
 
-from densenet_cpu.busy import BusyCounter
+from densenet_cpu.busy import BusyCounter, busy_path
 from densenet_cpu.placement import (
     cpu_instance_placements,
     instance_index,
     ort_session_options,
     pin_process,
 )
-
-_BUSY_DIR = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
 
 # What the ONNX file's metadata and configs/cpu.pbtxt must agree on (written together by `make model`).
 RECORDED_KEYS = ("weights", "source_sha256", "preprocessing")
@@ -30,13 +26,6 @@ def _parameters(model_config):
 
 def _onnx_path(model_dir, parameters):
     return Path(model_dir) / parameters.get("onnx_file", "model.onnx")
-
-
-def _busy_path():
-    """One count per server. The launcher gives each server a /dev/shm prefix (and removes what
-    carries it when the server stops); elsewhere every stub is a child of the same tritonserver."""
-    prefix = os.environ.get("DENSENET_SHM_PREFIX") or f"densenet-cpu-{os.getppid()}-"
-    return _BUSY_DIR / f"{prefix}densenet-busy"
 
 
 def _session(path, parameters, threads):
@@ -74,7 +63,7 @@ class TritonPythonModel:
         self._solo, self._busy = None, None
         if placement.solo_threads is not None:
             self._solo = _session(path, parameters, placement.solo_threads)
-            self._busy = BusyCounter(_busy_path())
+            self._busy = BusyCounter(busy_path())
         pinned = f"pinned to CPUs {list(placement.cpus)}" if placement.cpus is not None else "not pinned"
         solo = f", {placement.solo_threads} when it runs alone" if self._solo is not None else ""
         pb_utils.Logger.log_info(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 
-from densenet_cpu.busy import BusyCounter
+from densenet_cpu.busy import SHM_PREFIX_VARIABLE, BusyCounter, busy_path
 
 
 def _hammer(path: str, rounds: int, seen: multiprocessing.Queue) -> None:
@@ -44,3 +44,14 @@ def test_changes_from_many_processes_are_atomic(tmp_path):
     assert all(1 <= h <= len(workers) for h in highest)
     # Lost updates would leave the count away from zero after every +1 was matched by a -1.
     assert BusyCounter(tmp_path / "busy").value() == 0
+
+
+def test_the_count_file_carries_the_launchers_prefix(monkeypatch):
+    """The launcher removes what starts with its server's prefix: the count file goes with it."""
+    from densenet_serve.server import SHM_PREFIX_VARIABLE as LAUNCHERS
+
+    assert SHM_PREFIX_VARIABLE == LAUNCHERS  # two packages that may not import each other agree
+    monkeypatch.setenv(SHM_PREFIX_VARIABLE, "densenet-serve-abc123-")
+    assert busy_path().name.startswith("densenet-serve-abc123-")
+    monkeypatch.delenv(SHM_PREFIX_VARIABLE)
+    assert busy_path().name.startswith("densenet-cpu-")
