@@ -61,7 +61,9 @@ class Preprocessor:
 
     def process_batch(self, rows: Sequence[Row]) -> list[np.ndarray | ImageError]:
         """Each row → float32 [3, H, W], or the :class:`ImageError` that rejected it, in order."""
-        decoded = list(self._pool.map(self._try_decode, rows) if self._pool else map(self._try_decode, rows))
+        # One image is decoded on the calling thread: a hand-off to the pool only adds latency.
+        parallel = self._pool is not None and len(rows) > 1
+        decoded = list(self._pool.map(self._try_decode, rows) if parallel else map(self._try_decode, rows))
         good = [i for i, item in enumerate(decoded) if not isinstance(item, ImageError)]
         if good:
             pixels = self._normalize_batch(np.stack([decoded[i] for i in good]))
@@ -88,8 +90,10 @@ class Preprocessor:
     def warm_up(self) -> None:
         """Run every decode path once on every pool thread (libjpeg-turbo's DCT scales, Pillow's JPEG
         and PNG decoders, the resizes, the normalization), so the first request pays no first use."""
-        rows = warm_up_images() * max(1, self.config.threads)
-        if any(isinstance(result, ImageError) for result in self.process_batch(rows)):
+        rows = warm_up_images()
+        # A lone image runs on the calling thread, a batch on the pool: warm both.
+        results = [*self.process_batch(rows[:1]), *self.process_batch(rows * max(1, self.config.threads))]
+        if any(isinstance(result, ImageError) for result in results):
             raise RuntimeError("preprocessing cannot decode its own warm-up images")
 
     def close(self) -> None:

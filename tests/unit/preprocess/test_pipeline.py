@@ -1,6 +1,8 @@
+import threading
+
 import numpy as np
 import pytest
-from imagefactory import cat_jpeg, encode, gradient, png_bomb
+from imagefactory import cat_jpeg, encode, gradient, photo, png_bomb
 from PIL import Image
 
 from preprocess import CorruptImageError, EmptyImageError, ImageError, PreprocessConfig, Preprocessor
@@ -111,13 +113,33 @@ def test_warm_up_runs_every_decode_path(monkeypatch):
         pre.warm_up()
     finally:
         pre.close()
-    assert len(scaled) == 4  # the two upright JPEGs on each of the two threads (DCT scale 2 and 1)
-    assert len(loaded) == 4  # the EXIF-rotated JPEG and the PNG, by Pillow
+    # The first image alone on the calling thread, then the two upright JPEGs (DCT scale 2 and 1)
+    # once per pool thread.
+    assert [thread for thread, _ in scaled].count(threading.current_thread().name) == 1
+    assert len(scaled) == 5
+    assert len(loaded) == 4  # the EXIF-rotated JPEG and the PNG, by Pillow, once per pool thread
+
+
+def test_one_image_is_decoded_on_the_calling_thread(monkeypatch):
+    from preprocess import decode as decode_module
+
+    scaled = []
+    monkeypatch.setattr(decode_module, "_decode_jpeg_scaled", _spy(decode_module._decode_jpeg_scaled, scaled))
+    pre = Preprocessor(PreprocessConfig(decode_threads=2))
+    try:
+        [pixels] = pre.process_batch([encode(photo("coffee.png"), "JPEG")])
+        pre.process_batch([encode(photo("coffee.png"), "JPEG")] * 2)
+    finally:
+        pre.close()
+    assert pixels.shape == (3, 224, 224)
+    threads = [thread for thread, _ in scaled]
+    assert threads[0] == threading.current_thread().name
+    assert all(thread.startswith("decode") for thread in threads[1:]), threads
 
 
 def _spy(function, calls):
     def spy(*args):
-        calls.append(args)
+        calls.append((threading.current_thread().name, args))
         return function(*args)
 
     return spy
