@@ -7,7 +7,10 @@ repeated until three in a row agree within 10%, concurrency sweep, p50/p95/p99):
 2. densenet_ensemble on the embedded server with a corpus of real JPEGs of varied sizes, over
    HTTP and gRPC, at each concurrency: images/s and latency percentiles;
 3. where the time goes: per-model queue and compute time from Triton's statistics API;
-4. ratios: best ensemble images/s over the limit; latency at concurrency 1 minus the summed
+4. lone requests, interleaved: one ONNX Runtime run, decoding + that run in-process, and one
+   ensemble request, in alternating blocks over the corpus, so that a shared machine's drift hits
+   all three alike (concurrency 1's ratios come from here);
+5. ratios: best ensemble images/s over the limit; latency at concurrency 1 minus the summed
    per-model compute time (the serving overhead).
 Writes JSON, a Markdown table and a PNG plot to --output (default bench-results/).
 """
@@ -207,6 +210,50 @@ def in_process_pipeline_ms(onnx_path: Path, images: list[bytes], rounds: int = 3
     return (time.perf_counter() - started) * 1000 / (len(images) * rounds)
 
 
+def lone_requests(onnx_path: Path, images: list[bytes], url: str, rounds: int) -> dict[str, float]:
+    """Mean ms per image at concurrency 1 of: one ONNX Runtime run (default options) on the image's
+    pixels, decoding + that run in-process, one ensemble request over HTTP.
+
+    The three take turns in blocks of one pass over the corpus, ``rounds`` times, so noise on a
+    shared machine reaches each alike; each image's median over the rounds, averaged over the corpus.
+    """
+    import onnxruntime as ort
+    import tritonclient.http as httpclient
+
+    preprocessor = Preprocessor(PreprocessConfig(decode_threads=1))
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    client = httpclient.InferenceServerClient(url, network_timeout=120)
+    pixels = [preprocessor(image)[np.newaxis] for image in images]
+
+    def ensemble(i: int) -> None:
+        tensor = httpclient.InferInput("IMAGE", [1, len(images[i])], "UINT8")
+        tensor.set_data_from_numpy(np.frombuffer(images[i], np.uint8)[np.newaxis])
+        client.infer("densenet_ensemble", [tensor])
+
+    methods: dict[str, Callable[[int], object]] = {
+        "model_ms": lambda i: session.run(None, {"data_0": pixels[i]}),
+        "pipeline_ms": lambda i: session.run(None, {"data_0": preprocessor(images[i])[np.newaxis]}),
+        "ensemble_ms": ensemble,
+    }
+    samples: dict[str, list[list[float]]] = {name: [[] for _ in images] for name in methods}
+    try:
+        for round_number in range(rounds + 1):  # round 0 warms every path up
+            for name, method in methods.items():
+                time.sleep(0.1)  # the in-process session's spinning threads go idle before the next block
+                for i in range(len(images)):
+                    started = time.perf_counter()
+                    method(i)
+                    if round_number:
+                        samples[name][i].append((time.perf_counter() - started) * 1000)
+    finally:
+        client.close()
+        preprocessor.close()
+    means = {
+        name: float(np.mean([statistics.median(s) for s in per_image])) for name, per_image in samples.items()
+    }
+    return {**means, "rounds": rounds}
+
+
 # --- 2./3. the ensemble on the server -----------------------------------------------------------
 
 
@@ -307,6 +354,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--protocol", nargs="+", choices=["http", "grpc"], default=["http", "grpc"])
     parser.add_argument("--window", type=float, default=5.0, help="seconds per measurement window")
     parser.add_argument("--max-windows", type=int, default=8)
+    parser.add_argument(
+        "--lone-rounds", type=int, default=15, help="rounds of interleaved lone requests (concurrency 1)"
+    )
     parser.add_argument("--output", type=Path, default=REPO / "bench-results")
     parser.add_argument(
         "--model-repository",
@@ -331,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     batches = (1, 2, 4, 8)
     if args.quick:
         args.concurrency, args.window, args.max_windows, batches = [1, 4], 1.0, 3, (1, 4)
+        args.lone_rounds = 2
     args.output.mkdir(parents=True, exist_ok=True)
 
     images = corpus()
@@ -366,6 +417,19 @@ def main(argv: list[str] | None = None) -> int:
                 args.window,
                 args.max_windows,
                 {ADMIN_HEADER: token},
+            )
+            print("4. lone requests, interleaved with in-process runs", flush=True)
+            lone = lone_requests(
+                repo / "densenet" / "1" / "model.onnx",
+                images,
+                f"127.0.0.1:{options.http_port}",
+                args.lone_rounds,
+            )
+            limit["lone_interleaved"] = lone
+            print(
+                f"  {lone['rounds']} rounds: model in-process {lone['model_ms']:.1f} ms, decode + model "
+                f"{lone['pipeline_ms']:.1f} ms, ensemble over HTTP {lone['ensemble_ms']:.1f} ms",
+                flush=True,
             )
     table = write_reports(args.output, limit, points, corpus=[f"{n} {w}x{h}" for n, w, h in CORPUS_SPEC])
     print("\n" + table)

@@ -41,7 +41,12 @@ def test_quick_benchmark_writes_its_reports(model_repository, tmp_path):
         "overhead_ms_at_c1",
         "p99_over_p50_at_best",
     }
-    assert report["summary"]["latency_over_in_process_at_c1"] > 0
+    lone = report["limit"]["lone_interleaved"]
+    assert lone["rounds"] == 2
+    assert min(lone["model_ms"], lone["pipeline_ms"], lone["ensemble_ms"]) > 0
+    assert report["summary"]["latency_over_in_process_at_c1"] == pytest.approx(
+        lone["ensemble_ms"] / lone["model_ms"]
+    )
     assert report["limit"]["pipeline_single_request_ms"] > 0
     assert "| http | 1 |" in (tmp_path / "bench.md").read_text()
     assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
