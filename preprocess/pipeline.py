@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import itertools
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -37,8 +36,8 @@ def warm_up_images() -> list[bytes]:
 class Preprocessor:
     """Decode, validate, resize and normalize images; one bad image never affects the others.
 
-    Pillow releases the GIL while decoding and resizing, so rows are decoded on a thread pool;
-    normalization then runs once, vectorized over every image that decoded.
+    libjpeg-turbo, Pillow and numpy release the GIL while they decode, resize and normalize, so the
+    rows of a batch are processed on a thread pool.
     """
 
     def __init__(self, config: PreprocessConfig) -> None:
@@ -60,32 +59,24 @@ class Preprocessor:
         return self._normalize(self.decode(row)[np.newaxis])[0]
 
     def process_batch(self, rows: Sequence[Row]) -> list[np.ndarray | ImageError]:
-        """Each row → float32 [3, H, W], or the :class:`ImageError` that rejected it, in order."""
+        """Each row → float32 [3, H, W], or the :class:`ImageError` that rejected it, in order.
+
+        Each image is normalized by the thread that decoded it, straight into its slot of one batch
+        buffer: nothing is stacked or copied afterwards on a single thread.
+        """
+        out = np.empty((len(rows), 3, *self.config.output_size), dtype=np.float32)
+
+        def one(index: int) -> np.ndarray | ImageError:
+            try:
+                self._normalize(self.decode(rows[index])[np.newaxis], out[index : index + 1])
+            except ImageError as error:
+                return error
+            return out[index]
+
         # One image is decoded on the calling thread: a hand-off to the pool only adds latency.
+        indices = range(len(rows))
         parallel = self._pool is not None and len(rows) > 1
-        decoded = list(self._pool.map(self._try_decode, rows) if parallel else map(self._try_decode, rows))
-        good = [i for i, item in enumerate(decoded) if not isinstance(item, ImageError)]
-        if good:
-            pixels = self._normalize_batch(np.stack([decoded[i] for i in good]))
-            for position, index in enumerate(good):
-                decoded[index] = pixels[position]
-        return decoded
-
-    def _normalize_batch(self, images: np.ndarray) -> np.ndarray:
-        """Vectorized over the batch, in one chunk per thread (numpy releases the GIL while it runs)."""
-        if self._pool is None or len(images) < 2 * self.config.threads:
-            return self._normalize(images)
-        out = np.empty((len(images), 3, *images.shape[1:3]), dtype=np.float32)
-        bounds = np.linspace(0, len(images), self.config.threads + 1).astype(int)
-        chunks = [slice(a, b) for a, b in itertools.pairwise(bounds)]
-        list(self._pool.map(lambda part: self._normalize(images[part], out[part]), chunks))
-        return out
-
-    def _try_decode(self, row: Row) -> np.ndarray | ImageError:
-        try:
-            return self.decode(row)
-        except ImageError as error:
-            return error
+        return list(self._pool.map(one, indices) if parallel else map(one, indices))
 
     def warm_up(self) -> None:
         """Run every decode path once on every pool thread (libjpeg-turbo's DCT scales, Pillow's JPEG
