@@ -33,6 +33,7 @@ def test_quick_benchmark_writes_its_reports(model_repository, tmp_path):
     for point in report["points"]:
         assert point["images_per_s"] > 0
         assert point["errors"] == 0
+        assert point["stats_mean_ms"] > 0
         assert 0 < point["p50_ms"] <= point["p95_ms"] <= point["p99_ms"]
         assert point["models"]["densenet"]["compute_ms_per_request"] > 0
     assert set(report["summary"]["targets"]) == {
@@ -47,6 +48,5 @@ def test_quick_benchmark_writes_its_reports(model_repository, tmp_path):
     assert report["summary"]["latency_over_in_process_at_c1"] == pytest.approx(
         lone["ensemble_ms"] / lone["model_ms"]
     )
-    assert report["limit"]["pipeline_single_request_ms"] > 0
     assert "| http | 1 |" in (tmp_path / "bench.md").read_text()
     assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
