@@ -199,12 +199,16 @@ def ort_limit(
     return {"name": "In-process ONNX Runtime limit", "points": results, "best": best, "config_layout": layout}
 
 
-def lone_requests(onnx_path: Path, images: list[bytes], url: str, rounds: int) -> dict[str, float]:
+def lone_requests(
+    onnx_path: Path, images: list[bytes], url: str, rounds: int, stats: Callable[[], dict]
+) -> dict:
     """Mean ms per image at concurrency 1 of: one ONNX Runtime run (default options) on the image's
     pixels, decoding + that run in-process, one ensemble request over HTTP.
 
     The three take turns in blocks of one pass over the corpus, ``rounds`` times, so noise on a
     shared machine reaches each alike; each image's median over the rounds, averaged over the corpus.
+    ``stats()`` (Triton's statistics) is read around every ensemble block: "models" is where those
+    very requests spent their time.
     """
     import onnxruntime as ort
     import tritonclient.http as httpclient
@@ -225,22 +229,37 @@ def lone_requests(onnx_path: Path, images: list[bytes], url: str, rounds: int) -
         "ensemble_ms": ensemble,
     }
     samples: dict[str, list[list[float]]] = {name: [[] for _ in images] for name in methods}
+    zero = {model: dict.fromkeys(counts, 0) for model, counts in stats().items()}
+    totals = {model: dict(counts) for model, counts in zero.items()}
     try:
         for round_number in range(rounds + 1):  # round 0 warms every path up
             for name, method in methods.items():
                 time.sleep(0.1)  # the in-process session's spinning threads go idle before the next block
+                before = stats() if name == "ensemble_ms" else None
                 for i in range(len(images)):
                     started = time.perf_counter()
                     method(i)
                     if round_number:
                         samples[name][i].append((time.perf_counter() - started) * 1000)
+                if round_number and before is not None:
+                    after = stats()
+                    for model, counts in totals.items():
+                        for key in counts:
+                            counts[key] += after[model][key] - before[model][key]
     finally:
         client.close()
         preprocessor.close()
     means = {
         name: float(np.mean([statistics.median(s) for s in per_image])) for name, per_image in samples.items()
     }
-    return {**means, "rounds": rounds}
+    # The statistics are means over the ensemble requests: so is the latency they are compared with.
+    ensemble_mean_ms = float(np.mean([ms for per_image in samples["ensemble_ms"] for ms in per_image]))
+    return {
+        **means,
+        "rounds": rounds,
+        "models": stats_delta(zero, totals),
+        "ensemble_mean_ms": ensemble_mean_ms,
+    }
 
 
 # --- 2./3. the ensemble on the server -----------------------------------------------------------
@@ -405,16 +424,25 @@ def main(argv: list[str] | None = None) -> int:
                 {ADMIN_HEADER: token},
             )
             print("4. lone requests, interleaved with in-process runs", flush=True)
-            lone = lone_requests(
-                repo / "densenet" / "1" / "model.onnx",
-                images,
-                f"127.0.0.1:{options.http_port}",
-                args.lone_rounds,
-            )
+            import tritonclient.http as httpclient
+
+            with httpclient.InferenceServerClient(f"127.0.0.1:{options.http_port}") as admin:
+                lone = lone_requests(
+                    repo / "densenet" / "1" / "model.onnx",
+                    images,
+                    f"127.0.0.1:{options.http_port}",
+                    args.lone_rounds,
+                    lambda: model_stats(admin, {ADMIN_HEADER: token}),
+                )
             limit["lone_interleaved"] = lone
+            compute = ", ".join(
+                f"{model} {lone['models'][model]['compute_ms_per_request']:.1f}"
+                for model in ("preprocess", "densenet", "postprocess")
+            )
             print(
                 f"  {lone['rounds']} rounds: model in-process {lone['model_ms']:.1f} ms, decode + model "
-                f"{lone['pipeline_ms']:.1f} ms, ensemble over HTTP {lone['ensemble_ms']:.1f} ms",
+                f"{lone['pipeline_ms']:.1f} ms, ensemble over HTTP {lone['ensemble_ms']:.1f} ms "
+                f"(compute ms: {compute})",
                 flush=True,
             )
     table = write_reports(args.output, limit, points, corpus=[f"{n} {w}x{h}" for n, w, h in CORPUS_SPEC])

@@ -157,6 +157,19 @@ def markdown(machine: str, limit: dict, points: list[dict], summary: dict) -> st
             "decoding + the run (not a target).",
             "",
         ]
+        if "models" in interleaved:
+            m = {name: model["compute_ms_per_request"] for name, model in interleaved["models"].items()}
+            rest = interleaved["ensemble_mean_ms"] - (m["preprocess"] + m["densenet"] + m["postprocess"])
+            decoding = interleaved["pipeline_ms"] - interleaved["model_ms"]
+            total, run = interleaved["ensemble_mean_ms"], interleaved["model_ms"]
+            lines += [
+                f"Where those ensemble requests spent their time (means over them, {total:.1f} ms in all; "
+                f"Triton's statistics): preprocess {m['preprocess']:.1f} ms (decoding in-process: "
+                f"{decoding:.1f} ms), densenet {m['densenet']:.1f} ms (the in-process run: {run:.1f} ms), "
+                f"postprocess {m['postprocess']:.1f} ms, and {rest:.1f} ms "
+                "in HTTP and the ensemble's hand-offs.",
+                "",
+            ]
     if "config_layout" in limit:
         lines += [
             f"Not the limit: the CPU config's layout in-process ({limit['config_layout']['layout']}): "

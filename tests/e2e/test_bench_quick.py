@@ -44,7 +44,9 @@ def test_quick_benchmark_writes_its_reports(model_repository, tmp_path):
     }
     lone = report["limit"]["lone_interleaved"]
     assert lone["rounds"] == 2
-    assert min(lone["model_ms"], lone["pipeline_ms"], lone["ensemble_ms"]) > 0
+    assert min(lone["model_ms"], lone["pipeline_ms"], lone["ensemble_ms"], lone["ensemble_mean_ms"]) > 0
+    assert lone["models"]["densenet"]["compute_ms_per_request"] > 0
+    assert "Where those ensemble requests spent their time" in (tmp_path / "bench.md").read_text()
     assert report["summary"]["latency_over_in_process_at_c1"] == pytest.approx(
         lone["ensemble_ms"] / lone["model_ms"]
     )
