@@ -33,7 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: imagefactory, ports
 
-from bench_report import Window, model_stats, stable, stats_delta, write_reports
+from bench_report import STEPS, Window, model_stats, stable, stats_delta, write_reports
 from imagefactory import encode, photo
 
 from densenet_cpu.placement import Placement, cpu_instance_placements, ort_session_options
@@ -218,15 +218,10 @@ def lone_requests(
     client = httpclient.InferenceServerClient(url, network_timeout=120)
     pixels = [preprocessor(image)[np.newaxis] for image in images]
 
-    def ensemble(i: int) -> None:
-        tensor = httpclient.InferInput("IMAGE", [1, len(images[i])], "UINT8")
-        tensor.set_data_from_numpy(np.frombuffer(images[i], np.uint8)[np.newaxis])
-        client.infer("densenet_ensemble", [tensor])
-
     methods: dict[str, Callable[[int], object]] = {
         "model_ms": lambda i: session.run(None, {"data_0": pixels[i]}),
         "pipeline_ms": lambda i: session.run(None, {"data_0": preprocessor(images[i])[np.newaxis]}),
-        "ensemble_ms": ensemble,
+        "ensemble_ms": lambda i: classify(httpclient, client, images[i]),
     }
     samples: dict[str, list[list[float]]] = {name: [[] for _ in images] for name in methods}
     zero = {model: dict.fromkeys(counts, 0) for model, counts in stats().items()}
@@ -265,6 +260,13 @@ def lone_requests(
 # --- 2./3. the ensemble on the server -----------------------------------------------------------
 
 
+def classify(module, client, data: bytes) -> None:
+    """One image to densenet_ensemble through ``client`` (``module``: tritonclient.http or .grpc)."""
+    tensor = module.InferInput("IMAGE", [1, len(data)], "UINT8")
+    tensor.set_data_from_numpy(np.frombuffer(data, np.uint8)[np.newaxis])
+    client.infer("densenet_ensemble", [tensor])
+
+
 def client_worker(
     protocol: str, url: str, images: list[bytes], first: int
 ) -> Callable[[], Callable[[], int]]:
@@ -282,10 +284,7 @@ def client_worker(
         position = itertools.count(first)
 
         def request() -> int:
-            data = images[next(position) % len(images)]
-            tensor = module.InferInput("IMAGE", [1, len(data)], "UINT8")
-            tensor.set_data_from_numpy(np.frombuffer(data, np.uint8)[np.newaxis])
-            client.infer("densenet_ensemble", [tensor])
+            classify(module, client, images[next(position) % len(images)])
             return 1
 
         request.close = client.close  # type: ignore[attr-defined]  # ClosedLoop calls it at the end
@@ -436,8 +435,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             limit["lone_interleaved"] = lone
             compute = ", ".join(
-                f"{model} {lone['models'][model]['compute_ms_per_request']:.1f}"
-                for model in ("preprocess", "densenet", "postprocess")
+                f"{model} {lone['models'][model]['compute_ms_per_request']:.1f}" for model in STEPS
             )
             print(
                 f"  {lone['rounds']} rounds: model in-process {lone['model_ms']:.1f} ms, decode + model "

@@ -24,6 +24,7 @@ TARGETS = {
 }
 LOADED = 4  # "under load": concurrency from here on
 MODELS = ("densenet_ensemble", "preprocess", "densenet", "postprocess")  # names fixed by docs/design.md
+STEPS = MODELS[1:]  # the ensemble's three models, in order
 
 
 @dataclass
@@ -93,9 +94,7 @@ def summarize(limit: dict, points: list[dict]) -> dict:
     }
     for p in points:
         if p["concurrency"] == 1:
-            compute = sum(
-                p["models"][m]["compute_ms_per_request"] for m in ("preprocess", "densenet", "postprocess")
-            )
+            compute = sum(p["models"][m]["compute_ms_per_request"] for m in STEPS)
             # Triton's statistics are means over the requests between two snapshots: compare them
             # with the mean latency of the same requests.
             summary["overhead_ms_at_c1"][p["protocol"]] = p.get("stats_mean_ms", p["mean_ms"]) - compute
@@ -157,19 +156,18 @@ def markdown(machine: str, limit: dict, points: list[dict], summary: dict) -> st
             "decoding + the run (not a target).",
             "",
         ]
-        if "models" in interleaved:
-            m = {name: model["compute_ms_per_request"] for name, model in interleaved["models"].items()}
-            rest = interleaved["ensemble_mean_ms"] - (m["preprocess"] + m["densenet"] + m["postprocess"])
-            decoding = interleaved["pipeline_ms"] - interleaved["model_ms"]
-            total, run = interleaved["ensemble_mean_ms"], interleaved["model_ms"]
-            lines += [
-                f"Where those ensemble requests spent their time (means over them, {total:.1f} ms in all; "
-                f"Triton's statistics): preprocess {m['preprocess']:.1f} ms (decoding in-process: "
-                f"{decoding:.1f} ms), densenet {m['densenet']:.1f} ms (the in-process run: {run:.1f} ms), "
-                f"postprocess {m['postprocess']:.1f} ms, and {rest:.1f} ms "
-                "in HTTP and the ensemble's hand-offs.",
-                "",
-            ]
+        m = {name: model["compute_ms_per_request"] for name, model in interleaved["models"].items()}
+        rest = interleaved["ensemble_mean_ms"] - sum(m[step] for step in STEPS)
+        decoding = interleaved["pipeline_ms"] - interleaved["model_ms"]
+        total, run = interleaved["ensemble_mean_ms"], interleaved["model_ms"]
+        lines += [
+            f"Where those ensemble requests spent their time (means over them, {total:.1f} ms in all; "
+            f"Triton's statistics): preprocess {m['preprocess']:.1f} ms (decoding in-process: "
+            f"{decoding:.1f} ms), densenet {m['densenet']:.1f} ms (the in-process run: {run:.1f} ms), "
+            f"postprocess {m['postprocess']:.1f} ms, and {rest:.1f} ms "
+            "in HTTP and the ensemble's hand-offs.",
+            "",
+        ]
     if "config_layout" in limit:
         lines += [
             f"Not the limit: the CPU config's layout in-process ({limit['config_layout']['layout']}): "
