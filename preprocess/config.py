@@ -144,6 +144,8 @@ class PreprocessConfig:
     decode_threads: int = 0  # 0: one per CPU available to the process
     jpeg_draft: bool = True
     resampling_mode: ResamplingMode = PRESETS[DEFAULT_PRESET].resampling_mode
+    # The model's densenet_* input metrics (docs/quality.md); not preprocessing: never compared.
+    quality_metrics: bool = True
 
     @property
     def threads(self) -> int:
@@ -206,6 +208,7 @@ class PreprocessConfig:
             decode_threads=_int("decode_threads", p.get("decode_threads", "0"), minimum=0),
             jpeg_draft=_bool("jpeg_draft", p.get("jpeg_draft", str(preset.jpeg_draft))),
             resampling_mode=resampling_mode,
+            quality_metrics=_bool("quality_metrics", p.get("quality_metrics", "true")),
         )
 
     @classmethod
@@ -279,6 +282,7 @@ _KNOWN_PARAMETERS = frozenset(
         "decode_threads",
         "jpeg_draft",
         "resampling_mode",
+        "quality_metrics",
     }
 )
 

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from .config import PreprocessConfig, ResamplingMode
-from .decode import decode_image, decode_scaled, strip_padding
+from .decode import declared_size, decode_image, decode_scaled, sniff_format, strip_padding
 from .errors import ImageError
 from .transform import Normalizer, draft_size, resize, resize_region
 
@@ -49,7 +49,9 @@ class Preprocessor:
 
     def decode(self, row: Row) -> np.ndarray:
         """One encoded image (zero padding allowed) → uint8 [H, W, 3]; raises :class:`ImageError`."""
-        data = strip_padding(row)
+        return self._decode(strip_padding(row))
+
+    def _decode(self, data: bytes) -> np.ndarray:
         if self._fast:
             return resize_region(decode_scaled(data, self.config, self._draft), self.config)
         return resize(decode_image(data, self.config, self._draft), self.config)
@@ -64,19 +66,34 @@ class Preprocessor:
         Each image is normalized by the thread that decoded it, straight into its slot of one batch
         buffer: nothing is stacked or copied afterwards on a single thread.
         """
+        return self.process_batch_measured(rows)[0]
+
+    def process_batch_measured(
+        self, rows: Sequence[Row]
+    ) -> tuple[list[np.ndarray | ImageError], list[tuple[int, int]]]:
+        """:meth:`process_batch`, and each row's (encoded bytes, pixels) for the metrics.
+
+        Bytes are counted after the zero padding is stripped; pixels (width x height as the image
+        declares them) only for accepted images, 0 for refused ones.
+        """
         out = np.empty((len(rows), 3, *self.config.output_size), dtype=np.float32)
+        sizes = [(0, 0)] * len(rows)
 
         def one(index: int) -> np.ndarray | ImageError:
+            data = strip_padding(rows[index])
+            sizes[index] = (len(data), 0)
             try:
-                self._normalize(self.decode(rows[index])[np.newaxis], out[index : index + 1])
+                self._normalize(self._decode(data)[np.newaxis], out[index : index + 1])
             except ImageError as error:
                 return error
+            width, height = declared_size(data, sniff_format(data) or "") or (0, 0)
+            sizes[index] = (len(data), width * height)
             return out[index]
 
         # One image is decoded on the calling thread: a hand-off to the pool only adds latency.
         indices = range(len(rows))
         parallel = self._pool is not None and len(rows) > 1
-        return list(self._pool.map(one, indices) if parallel else map(one, indices))
+        return list(self._pool.map(one, indices) if parallel else map(one, indices)), sizes
 
     def warm_up(self) -> None:
         """Run every decode path once on every pool thread (libjpeg-turbo's DCT scales, Pillow's JPEG

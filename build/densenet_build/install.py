@@ -41,7 +41,8 @@ def install_onnx(
 
     ``densenet/configs/cpu.pbtxt`` gets the weights, their sha256 and their preprocessing (the CPU
     model refuses a file they do not describe); ``densenet/config.pbtxt`` gets the preprocessing
-    (its plan is built from this file); with ``set_preprocess`` the preprocess model's ``preset``
+    (its plan is built from this file); ``postprocess/config.pbtxt`` the same three as the CPU config
+    (it exports them as a metric); with ``set_preprocess`` the preprocess model's ``preset``
     becomes the one the weights need.
     """
     repository = Path(repository)
@@ -65,6 +66,15 @@ def install_onnx(
         },
     )
     update_parameters(densenet / "config.pbtxt", {PREPROCESSING_KEY: acquired.preprocessing})
+    # postprocess exports the same record as densenet_served_weights_info (docs/quality.md).
+    update_parameters(
+        repository / "postprocess" / "config.pbtxt",
+        {
+            WEIGHTS_KEY: acquired.weights,
+            SOURCE_SHA256_KEY: acquired.sha256,
+            PREPROCESSING_KEY: acquired.preprocessing,
+        },
+    )
     if set_preprocess:
         update_parameters(repository / "preprocess" / "config.pbtxt", {"preset": acquired.preprocessing})
     return output

@@ -4,6 +4,8 @@
   densenet-client curl cat.jpg --top-k 3                      the exact curl lines for that image
   densenet-client status                                      is the server live, the model ready?
   densenet-client evaluate imagenet-val/                      top-1/top-5 of the served pipeline
+  densenet-client quality                                     prediction quality from :8002/metrics
+  densenet-client baseline photos/ -o drift_reference.json    answers to photos/ as the drift reference
 
 The server is --url (or $DENSENET_URL): http://host:8000 (default localhost), grpc://host:8001...
 
@@ -25,6 +27,7 @@ from ..client import DenseNetClient
 from ..endpoint import parse_endpoint
 from ..errors import DenseNetClientError, ModelNotReady, ServerUnavailable
 from . import evaluate as evaluate_command
+from . import quality as quality_command
 from .curl import json_output_command, raw_binary_command
 from .files import DEFAULT_EXTENSIONS, find_images
 from .render import failure_line, json_line, table_header, table_rows
@@ -119,6 +122,24 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_command.add_arguments(evaluate)
     _server_options(evaluate)
     _batch_options(evaluate)
+
+    quality = commands.add_parser(
+        "quality",
+        help="the server's prediction-quality summary (confidence, classes, refusals, drift)",
+        description=quality_command.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    quality_command.add_quality_arguments(quality)
+
+    baseline = commands.add_parser(
+        "baseline",
+        help="write the drift reference: the server's answers to a folder of typical images",
+        description=quality_command.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    quality_command.add_baseline_arguments(baseline)
+    _server_options(baseline)
+    _batch_options(baseline)
     return parser
 
 
@@ -127,6 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "evaluate":
             return evaluate_command.run(args, _client_options(args))
+        if args.command == "quality":
+            return quality_command.quality(args)
+        if args.command == "baseline":
+            return quality_command.baseline(args, _client_options(args))
         return {"classify": classify, "curl": curl, "status": status}[args.command](args)
     except DenseNetClientError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -7,6 +7,89 @@ import numpy as np
 import triton_python_backend_utils as pb_utils
 
 from postprocess import InvalidTopKError, label_array, load_labels, parse_top_k, softmax, top_k
+from postprocess.config import PostprocessConfig
+from postprocess.drift import DriftWindow, drift, load_reference
+from postprocess.quality import CONFIDENCE_BUCKETS, batch_quality
+
+
+class AnswerMetrics:
+    """The densenet_* answer metrics on Triton's metrics port (docs/quality.md)."""
+
+    def __init__(self, config, labels, reference):
+        kind = pb_utils.MetricFamily
+        families = [
+            ("densenet_top1_probability", "Top-1 softmax probability of each answer", "HISTOGRAM"),
+            (
+                "densenet_low_confidence_answers_total",
+                "Answers whose top-1 probability is below the threshold",
+                "COUNTER",
+            ),
+            ("densenet_low_confidence_threshold", "The low-confidence threshold", "GAUGE"),
+            ("densenet_predictions_total", "Answers per top-1 class", "COUNTER"),
+            (
+                "densenet_served_weights_info",
+                "The weights served, as recorded by densenet-build (always 1)",
+                "GAUGE",
+            ),
+        ]
+        if reference is not None:
+            families += [
+                ("densenet_drift_score", "Drift of the recent answers from the reference, 0 to 1", "GAUGE"),
+                (
+                    "densenet_drift_divergence",
+                    "Jensen-Shannon divergence from the reference, by signal",
+                    "GAUGE",
+                ),
+                ("densenet_drift_window_answers", "Answers in the drift window", "GAUGE"),
+            ]
+        # The families are kept: a family whose Python object is collected leaves the metrics port.
+        self._families = {
+            name: kind(name=name, description=text, kind=getattr(kind, type_))
+            for name, text, type_ in families
+        }
+        f = self._families
+        self.top1 = f["densenet_top1_probability"].Metric(labels={}, buckets=list(CONFIDENCE_BUCKETS))
+        self.low = f["densenet_low_confidence_answers_total"].Metric(labels={})
+        self._threshold = f["densenet_low_confidence_threshold"].Metric(labels={})
+        self._threshold.set(config.low_confidence_threshold)
+        predictions = f["densenet_predictions_total"]
+        self.classes = [
+            predictions.Metric(labels={"class_id": str(i), "label": label}) for i, label in enumerate(labels)
+        ]
+        weights = {
+            "weights": config.weights,
+            "sha256": config.source_sha256,
+            "preprocessing": config.preprocessing,
+        }
+        self._weights = f["densenet_served_weights_info"].Metric(labels=weights)
+        self._weights.set(1)
+        self.threshold = config.low_confidence_threshold
+        self.reference = reference
+        if reference is not None:
+            self.window = DriftWindow(config.drift_window, len(labels))
+            self.score = f["densenet_drift_score"].Metric(labels={})
+            divergence = f["densenet_drift_divergence"]
+            self.divergence = {s: divergence.Metric(labels={"signal": s}) for s in ("classes", "confidence")}
+            self.window_answers = f["densenet_drift_window_answers"].Metric(labels={})
+            for gauge in (self.score, *self.divergence.values()):
+                gauge.set(float("nan"))  # nothing to compare yet
+            self.window_answers.set(0)
+
+    def record(self, probabilities):
+        quality = batch_quality(probabilities, self.threshold)
+        for score in quality.top1_scores.tolist():
+            self.top1.observe(score)
+        if quality.low_confidence:
+            self.low.increment(quality.low_confidence)
+        for class_id, count in quality.class_counts.items():
+            self.classes[class_id].increment(count)
+        if self.reference is not None:
+            self.window.add(quality.top1_ids, quality.top1_scores)
+            result = drift(self.window.distribution, self.reference)
+            self.score.set(result.score)
+            self.divergence["classes"].set(result.classes)
+            self.divergence["confidence"].set(result.confidence)
+            self.window_answers.set(self.window.answers)
 
 
 class TritonPythonModel:
@@ -14,15 +97,26 @@ class TritonPythonModel:
         model_config = json.loads(args["model_config"])
         parameters = {k: v["string_value"] for k, v in model_config.get("parameters", {}).items()}
         classes = int(np.prod(pb_utils.get_input_config_by_name(model_config, "fc6_1")["dims"]))
-        labels_file = Path(args["model_repository"]) / parameters.get("labels_file", "labels.txt")
-        self._labels = load_labels(labels_file, expected=classes)
+        config = PostprocessConfig.from_parameters(parameters, classes)  # a bad key fails the load
+        model_dir = Path(args["model_repository"])
+        self._labels = load_labels(model_dir / config.labels_file, expected=classes)
         self._classes = classes
-        self._default_top_k = parse_top_k(parameters.get("top_k", "5"), classes)
+        self._default_top_k = config.top_k
+        self._metrics = None
+        if config.quality_metrics:
+            reference = (
+                load_reference(model_dir / config.drift_reference, classes)
+                if config.drift_reference
+                else None
+            )
+            self._metrics = AnswerMetrics(config, self._labels, reference)
+        # Triton runs the config's warm-up samples on each instance before READY: not answers to count.
+        self._warmups_left = sum(max(1, w.get("count", 1)) for w in model_config.get("model_warmup", []))
 
     def execute(self, requests):
         logits = [pb_utils.get_input_tensor_by_name(r, "fc6_1").as_numpy() for r in requests]
         probabilities = softmax(np.concatenate(logits))
-        responses, start = [], 0
+        responses, answered, start = [], [], 0
         for request, batch in zip(requests, logits, strict=False):
             rows = probabilities[start : start + len(batch)]
             start += len(batch)
@@ -36,6 +130,7 @@ class TritonPythonModel:
                 )
                 continue
             ids, scores = top_k(rows, k)
+            answered.append(rows)
             responses.append(
                 pb_utils.InferenceResponse(
                     output_tensors=[
@@ -45,6 +140,10 @@ class TritonPythonModel:
                     ]
                 )
             )
+        if self._warmups_left:
+            self._warmups_left -= 1
+        elif self._metrics is not None and answered:
+            self._metrics.record(np.concatenate(answered))
         return responses
 
     def _top_k(self, request):

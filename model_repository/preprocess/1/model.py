@@ -1,11 +1,57 @@
 """Triton glue for the `preprocess` model; the logic lives in the pure `preprocess` package."""
 
 import json
+from collections import Counter
 
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
 from preprocess import ConfigError, ImageError, PreprocessConfig, Preprocessor
+from preprocess.config import DEFAULT_PRESET
+from preprocess.quality import (
+    BYTES_BUCKETS,
+    PIXELS_BUCKETS,
+    all_reasons,
+    preprocessing_labels,
+    refusal_reason,
+)
+
+
+class InputMetrics:
+    """The densenet_* input metrics on Triton's metrics port (docs/quality.md)."""
+
+    def __init__(self, config, preset):
+        kind = pb_utils.MetricFamily
+        # The families are kept: a family whose Python object is collected leaves the metrics port.
+        self._families = {
+            name: kind(name=name, description=description, kind=getattr(kind, type_))
+            for name, description, type_ in (
+                ("densenet_images_total", "Images preprocess received", "COUNTER"),
+                ("densenet_images_refused_total", "Images refused by preprocess, by reason", "COUNTER"),
+                ("densenet_image_bytes", "Encoded size of each image received, in bytes", "HISTOGRAM"),
+                ("densenet_image_pixels", "Width x height of each accepted image", "HISTOGRAM"),
+                ("densenet_preprocessing_info", "The preprocessing served (always 1)", "GAUGE"),
+            )
+        }
+        f = self._families
+        self.images = f["densenet_images_total"].Metric(labels={})
+        self.refused = {
+            reason: f["densenet_images_refused_total"].Metric(labels={"reason": reason})
+            for reason in all_reasons()
+        }
+        self.bytes = f["densenet_image_bytes"].Metric(labels={}, buckets=list(BYTES_BUCKETS))
+        self.pixels = f["densenet_image_pixels"].Metric(labels={}, buckets=list(PIXELS_BUCKETS))
+        self._info = f["densenet_preprocessing_info"].Metric(labels=preprocessing_labels(config, preset))
+        self._info.set(1)
+
+    def record(self, results, sizes):
+        self.images.increment(len(results))
+        for reason, count in Counter(refusal_reason(r) for r in results if isinstance(r, ImageError)).items():
+            self.refused[reason].increment(count)
+        for encoded, pixels in sizes:
+            self.bytes.observe(encoded)
+            if pixels:
+                self.pixels.observe(pixels)
 
 
 class TritonPythonModel:
@@ -18,6 +64,8 @@ class TritonPythonModel:
             raise ConfigError("output_size", f"{config.output_size} does not match PIXELS dims {list(dims)}")
         self._preprocessor = Preprocessor(config)
         self._preprocessor.warm_up()  # before READY: the first request pays no first-use costs
+        preset = parameters.get("preset", DEFAULT_PRESET).strip()
+        self._metrics = InputMetrics(config, preset) if config.quality_metrics else None
 
     def execute(self, requests):
         # Every image row of every request is decoded in one parallel pass.
@@ -27,7 +75,9 @@ class TritonPythonModel:
             images = images.reshape(len(images), -1) if images.ndim != 2 else images
             spans.append((len(rows), len(images)))
             rows.extend(images)
-        results = self._preprocessor.process_batch(rows)
+        results, sizes = self._preprocessor.process_batch_measured(rows)
+        if self._metrics is not None:
+            self._metrics.record(results, sizes)
 
         responses = []
         for start, count in spans:
