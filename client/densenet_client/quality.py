@@ -101,7 +101,7 @@ def _one(samples: dict[str, dict[Labels, float]], name: str) -> float | None:
 
 def summarize(samples: dict[str, dict[Labels, float]], top: int = 10) -> QualitySummary:
     """The prediction-quality summary from parsed metrics; raises when the server exports none."""
-    if "densenet_top1_probability_count" not in samples and "densenet_images_total" not in samples:
+    if "densenet_top1_probability_count" not in samples and "densenet_image_bytes_count" not in samples:
         raise MetricsFormatError(
             "the metrics hold no densenet_* series: the server is older than the quality metrics, "
             "or quality_metrics is off in the postprocess and preprocess configs"
@@ -130,7 +130,7 @@ def summarize(samples: dict[str, dict[Labels, float]], top: int = 10) -> Quality
         threshold=_one(samples, "densenet_low_confidence_threshold"),
         top1_buckets=tuple(buckets),
         top_classes=tuple(classes[:top]),
-        images=int(_one(samples, "densenet_images_total") or 0),
+        images=int(_one(samples, "densenet_image_bytes_count") or 0),
         refused=refused,
         drift_score=drift,
         drift_window_answers=None if window is None else int(window),

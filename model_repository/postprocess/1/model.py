@@ -35,11 +35,6 @@ class AnswerMetrics:
         if reference is not None:
             families += [
                 ("densenet_drift_score", "Drift of the recent answers from the reference, 0 to 1", "GAUGE"),
-                (
-                    "densenet_drift_divergence",
-                    "Jensen-Shannon divergence from the reference, by signal",
-                    "GAUGE",
-                ),
                 ("densenet_drift_window_answers", "Answers in the drift window", "GAUGE"),
             ]
         # The families are kept: a family whose Python object is collected leaves the metrics port.
@@ -68,11 +63,8 @@ class AnswerMetrics:
         if reference is not None:
             self.window = DriftWindow(config.drift_window, len(labels))
             self.score = f["densenet_drift_score"].Metric(labels={})
-            divergence = f["densenet_drift_divergence"]
-            self.divergence = {s: divergence.Metric(labels={"signal": s}) for s in ("classes", "confidence")}
             self.window_answers = f["densenet_drift_window_answers"].Metric(labels={})
-            for gauge in (self.score, *self.divergence.values()):
-                gauge.set(float("nan"))  # nothing to compare yet
+            self.score.set(float("nan"))  # nothing to compare yet
             self.window_answers.set(0)
 
     def record(self, probabilities):
@@ -84,12 +76,11 @@ class AnswerMetrics:
         for class_id, count in quality.class_counts.items():
             self.classes[class_id].increment(count)
         if self.reference is not None:
+            filling = self.window.answers < self.window.size
             self.window.add(quality.top1_ids, quality.top1_scores)
-            result = drift(self.window.distribution, self.reference)
-            self.score.set(result.score)
-            self.divergence["classes"].set(result.classes)
-            self.divergence["confidence"].set(result.confidence)
-            self.window_answers.set(self.window.answers)
+            self.score.set(drift(self.window.distribution, self.reference).score)
+            if filling:  # each metric call is a round trip to the server: only when it changes
+                self.window_answers.set(self.window.answers)
 
 
 class TritonPythonModel:

@@ -26,15 +26,14 @@ class InputMetrics:
         self._families = {
             name: kind(name=name, description=description, kind=getattr(kind, type_))
             for name, description, type_ in (
-                ("densenet_images_total", "Images preprocess received", "COUNTER"),
                 ("densenet_images_refused_total", "Images refused by preprocess, by reason", "COUNTER"),
+                # Its _count is every image received: one metric call per image, not two.
                 ("densenet_image_bytes", "Encoded size of each image received, in bytes", "HISTOGRAM"),
                 ("densenet_image_pixels", "Width x height of each accepted image", "HISTOGRAM"),
                 ("densenet_preprocessing_info", "The preprocessing served (always 1)", "GAUGE"),
             )
         }
         f = self._families
-        self.images = f["densenet_images_total"].Metric(labels={})
         self.refused = {
             reason: f["densenet_images_refused_total"].Metric(labels={"reason": reason})
             for reason in all_reasons()
@@ -45,7 +44,6 @@ class InputMetrics:
         self._info.set(1)
 
     def record(self, results, sizes):
-        self.images.increment(len(results))
         for reason, count in Counter(refusal_reason(r) for r in results if isinstance(r, ImageError)).items():
             self.refused[reason].increment(count)
         for encoded, pixels in sizes:
