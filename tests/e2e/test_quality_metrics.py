@@ -32,7 +32,7 @@ from tritonclient.utils import InferenceServerException
 
 from densenet_build.pbtxt import update_parameters
 from densenet_client.quality import parse_metrics, summarize
-from postprocess.drift import Distribution, drift
+from postprocess.drift import Distribution, drift, noise_floor
 from postprocess.quality import CONFIDENCE_BUCKETS
 from preprocess.decode import strip_padding
 from preprocess.quality import BYTES_BUCKETS, PIXELS_BUCKETS
@@ -160,6 +160,11 @@ def test_counters_move_by_exactly_what_was_sent(quality_server, photo_folder, re
 
     assert value(after_good, "densenet_drift_score") == 0.0
     assert value(after_good, "densenet_drift_window_answers") == len(PHOTOS)
+    reference_distribution = Distribution.of(
+        np.array(reference["class_ids"]), np.array(reference["top1_probabilities"]), 1000
+    )
+    floor = noise_floor(reference_distribution, len(PHOTOS))
+    assert value(end, "densenet_drift_noise_floor") == pytest.approx(floor, rel=1e-9)
 
     ids = [class_id for class_id, _ in answers]
     scores = [score for _, score in answers]
@@ -192,7 +197,7 @@ def test_counters_move_by_exactly_what_was_sent(quality_server, photo_folder, re
     window = answers[-len(PHOTOS) :]
     expected = drift(
         Distribution.of(np.array([i for i, _ in window]), np.array([s for _, s in window]), 1000),
-        Distribution.of(np.array(reference["class_ids"]), np.array(reference["top1_probabilities"]), 1000),
+        reference_distribution,
     )
     assert expected.score > 0
     assert value(end, "densenet_drift_score") == pytest.approx(expected.score, rel=1e-9)

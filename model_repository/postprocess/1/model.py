@@ -8,7 +8,7 @@ import triton_python_backend_utils as pb_utils
 
 from postprocess import InvalidTopKError, label_array, load_labels, parse_top_k, softmax, top_k
 from postprocess.config import PostprocessConfig
-from postprocess.drift import DriftWindow, drift, load_reference
+from postprocess.drift import DriftWindow, drift, load_reference, noise_floor
 from postprocess.quality import CONFIDENCE_BUCKETS, batch_quality
 
 
@@ -36,6 +36,11 @@ class AnswerMetrics:
             families += [
                 ("densenet_drift_score", "Drift of the recent answers from the reference, 0 to 1", "GAUGE"),
                 ("densenet_drift_window_answers", "Answers in the drift window", "GAUGE"),
+                (
+                    "densenet_drift_noise_floor",
+                    "The drift score 99% of windows drawn from the reference itself stay below",
+                    "GAUGE",
+                ),
             ]
         # The families are kept: a family whose Python object is collected leaves the metrics port.
         self._families = {
@@ -64,8 +69,10 @@ class AnswerMetrics:
             self.window = DriftWindow(config.drift_window, len(labels))
             self.score = f["densenet_drift_score"].Metric(labels={})
             self.window_answers = f["densenet_drift_window_answers"].Metric(labels={})
-            self.score.set(float("nan"))  # nothing to compare yet
+            self.score.set(float("nan"))  # until the window is full
             self.window_answers.set(0)
+            self._floor = f["densenet_drift_noise_floor"].Metric(labels={})
+            self._floor.set(noise_floor(reference, config.drift_window))
 
     def record(self, probabilities):
         quality = batch_quality(probabilities, self.threshold)
@@ -78,9 +85,10 @@ class AnswerMetrics:
         if self.reference is not None:
             filling = self.window.answers < self.window.size
             self.window.add(quality.top1_ids, quality.top1_scores)
-            self.score.set(drift(self.window.distribution, self.reference).score)
             if filling:  # each metric call is a round trip to the server: only when it changes
                 self.window_answers.set(self.window.answers)
+            if self.window.answers == self.window.size:  # a partial window is mostly noise
+                self.score.set(drift(self.window.distribution, self.reference).score)
 
 
 class TritonPythonModel:

@@ -10,6 +10,7 @@ from postprocess.drift import (
     drift,
     js_divergence,
     load_reference,
+    noise_floor,
 )
 from postprocess.errors import DriftReferenceError
 
@@ -104,3 +105,20 @@ def test_a_file_of_another_format_is_refused(tmp_path):
         load_reference(path, classes=4)
     with pytest.raises(DriftReferenceError, match="cannot read"):
         load_reference(tmp_path / "missing.json", classes=4)
+
+
+def test_noise_floor_shrinks_with_the_window_and_is_reproducible():
+    rng = np.random.default_rng(1)
+    reference = Distribution.of(rng.integers(0, 100, 5000), rng.random(5000), classes=100)
+    small, large = noise_floor(reference, 100), noise_floor(reference, 5000)
+    assert 0 < large < small < 1
+    assert noise_floor(reference, 100) == small  # seeded
+
+
+def test_a_window_from_the_reference_scores_below_the_floor_and_a_shifted_one_above():
+    rng = np.random.default_rng(2)
+    reference = Distribution.of(rng.integers(0, 100, 5000), rng.beta(5, 2, 5000), classes=100)
+    floor = noise_floor(reference, 1000)
+    typical = Distribution.of(rng.integers(0, 100, 1000), rng.beta(5, 2, 1000), classes=100)
+    shifted = Distribution.of(rng.integers(0, 30, 1000), rng.beta(2, 5, 1000), classes=100)
+    assert drift(typical, reference).score < floor < drift(shifted, reference).score
