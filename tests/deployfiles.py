@@ -35,7 +35,10 @@ DOCUMENTED_GPU_METRICS = frozenset(
     }
 )
 
-_METRIC = re.compile(r"\bnv_[a-z_]+\b")
+# Triton's metrics (nv_*) and this project's prediction-quality metrics (densenet_*, docs/quality.md);
+# quoted strings (label values such as model="densenet_ensemble") are not metric names.
+_METRIC = re.compile(r"\b(?:nv|densenet)_[a-z0-9_]+\b")
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
 _VARIABLE = re.compile(r"\$(?:\{(?P<braced>[^}]*)\}|(?P<plain>[A-Za-z_][A-Za-z0-9_]*)|(?P<escaped>\$))")
 
 
@@ -141,5 +144,5 @@ def alert_expressions() -> list[tuple[str, str]]:
 
 
 def metric_names(expr: str) -> set[str]:
-    """Triton metric names (nv_*) a PromQL expression reads."""
-    return set(_METRIC.findall(expr))
+    """The metric names (nv_*, densenet_*) a PromQL expression reads."""
+    return set(_METRIC.findall(_QUOTED.sub('""', expr)))

@@ -16,6 +16,7 @@ import json
 import math
 import subprocess
 import sys
+import time
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
@@ -132,6 +133,21 @@ def answer(client, image: bytes) -> tuple[int, float]:
     return int(result.as_numpy("CLASS_IDS")[0, 0]), float(result.as_numpy("SCORES")[0, 0])
 
 
+def settled(url: str, check, timeout_s: float = 60.0) -> dict:
+    """The metrics once ``check(samples)`` passes: the models write them just after answering (off
+    the request path), so a reader may see the state before; polled, with a deadline."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        samples = metrics(url)
+        try:
+            check(samples)
+            return samples
+        except (AssertionError, KeyError):
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.1)
+
+
 def test_counters_move_by_exactly_what_was_sent(quality_server, photo_folder, reference, threshold):
     metrics_url = f"127.0.0.1:{quality_server.options.metrics_port}"
     http_url = f"127.0.0.1:{quality_server.options.http_port}"
@@ -145,62 +161,68 @@ def test_counters_move_by_exactly_what_was_sent(quality_server, photo_folder, re
     good = [path.read_bytes() for path in sorted(photo_folder.iterdir())]
     too_large = b"\xff\xd8\xff" + b"\x01" * MAX_BYTES
     refused = {**{name: bad_images()[name] for name in REFUSED}, "too-large": too_large}
+    reference_distribution = Distribution.of(
+        np.array(reference["class_ids"]), np.array(reference["top1_probabilities"]), 1000
+    )
     answers = []
     with httpclient.InferenceServerClient(http_url, network_timeout=120) as client:
         answers += [answer(client, image) for image in good]
-        # The same images as the reference, and the window holds exactly them: no drift at all.
-        after_good = metrics(metrics_url)
+
+        def full_window_like_the_reference(samples):
+            # The same images as the reference, and the window holds exactly them: no drift at all.
+            assert value(samples, "densenet_drift_window_answers") == len(PHOTOS)
+            assert value(samples, "densenet_drift_score") == 0.0
+
+        settled(metrics_url, full_window_like_the_reference)
         for image in refused.values():
             with pytest.raises(InferenceServerException):
                 http_infer(client, [image])
         with pytest.raises(InferenceServerException):  # one bad image fails its whole request
             http_infer(client, [cat_jpeg(), bad_images()["text"]])
         answers += [answer(client, cat_jpeg()) for _ in range(3)]
-    end = metrics(metrics_url)
-
-    assert value(after_good, "densenet_drift_score") == 0.0
-    assert value(after_good, "densenet_drift_window_answers") == len(PHOTOS)
-    reference_distribution = Distribution.of(
-        np.array(reference["class_ids"]), np.array(reference["top1_probabilities"]), 1000
-    )
-    floor = noise_floor(reference_distribution, len(PHOTOS))
-    assert value(end, "densenet_drift_noise_floor") == pytest.approx(floor, rel=1e-9)
 
     ids = [class_id for class_id, _ in answers]
     scores = [score for _, score in answers]
-    assert value(end, "densenet_top1_probability_count") == len(answers)
-    assert buckets(end, "densenet_top1_probability") == expected_buckets(scores, CONFIDENCE_BUCKETS)
-    assert value(end, "densenet_top1_probability_sum") == pytest.approx(sum(scores), rel=1e-9)
     low = sum(score < threshold for score in scores)
     assert 0 < low < len(answers)
-    assert value(end, "densenet_low_confidence_answers_total") == low
-    assert value(end, "densenet_low_confidence_threshold") == pytest.approx(threshold, rel=1e-12)
-    predicted = {
-        int(dict(labels)["class_id"]): count for labels, count in end["densenet_predictions_total"].items()
-    }
-    assert len(predicted) == 1000
-    assert {k: v for k, v in predicted.items() if v} == dict(Counter(ids))
-
-    # preprocess: every image it was sent, each refusal under its reason, the sizes it saw.
     sent = [*good, *refused.values(), cat_jpeg(), bad_images()["text"], *[cat_jpeg()] * 3]
-    assert value(end, "densenet_image_bytes_count") == len(sent)
     reasons = Counter([*REFUSED.values(), "too_large", "format"])
-    for reason in ("empty", "too_large", "format", "too_many_pixels", "corrupt", "other"):
-        assert value(end, "densenet_images_refused_total", reason=reason) == reasons[reason], reason
     sizes = [len(strip_padding(image)) for image in sent]
-    assert buckets(end, "densenet_image_bytes") == expected_buckets(sizes, BYTES_BUCKETS)
     accepted = [*good, cat_jpeg(), *[cat_jpeg()] * 3]  # the mixed request's good image was decoded
     pixels = [photo_size(image) for image in accepted]
-    assert buckets(end, "densenet_image_pixels") == expected_buckets(pixels, PIXELS_BUCKETS)
-
-    # drift: the window holds the last len(PHOTOS) answers, compared with the reference.
-    window = answers[-len(PHOTOS) :]
+    window = answers[-len(PHOTOS) :]  # the drift window: the last len(PHOTOS) answers
     expected = drift(
         Distribution.of(np.array([i for i, _ in window]), np.array([s for _, s in window]), 1000),
         reference_distribution,
     )
     assert expected.score > 0
-    assert value(end, "densenet_drift_score") == pytest.approx(expected.score, rel=1e-9)
+
+    def everything_sent(end):
+        # postprocess: every answer, its top-1 probability bucket and class, the low-confidence ones.
+        assert value(end, "densenet_top1_probability_count") == len(answers)
+        assert buckets(end, "densenet_top1_probability") == expected_buckets(scores, CONFIDENCE_BUCKETS)
+        assert value(end, "densenet_top1_probability_sum") == pytest.approx(sum(scores), rel=1e-9)
+        assert value(end, "densenet_low_confidence_answers_total") == low
+        assert value(end, "densenet_low_confidence_threshold") == pytest.approx(threshold, rel=1e-12)
+        predicted = {
+            int(dict(labels)["class_id"]): count
+            for labels, count in end["densenet_predictions_total"].items()
+        }
+        assert len(predicted) == 1000
+        assert {k: v for k, v in predicted.items() if v} == dict(Counter(ids))
+        # preprocess: every image it was sent, each refusal under its reason, the sizes it saw.
+        assert value(end, "densenet_image_bytes_count") == len(sent)
+        for reason in ("empty", "too_large", "format", "too_many_pixels", "corrupt", "other"):
+            assert value(end, "densenet_images_refused_total", reason=reason) == reasons[reason], reason
+        assert buckets(end, "densenet_image_bytes") == expected_buckets(sizes, BYTES_BUCKETS)
+        assert buckets(end, "densenet_image_pixels") == expected_buckets(pixels, PIXELS_BUCKETS)
+        # drift: the last window against the reference, computed here with the same pure functions.
+        assert value(end, "densenet_drift_window_answers") == len(PHOTOS)
+        assert value(end, "densenet_drift_score") == pytest.approx(expected.score, rel=1e-9)
+        floor = noise_floor(reference_distribution, len(PHOTOS))
+        assert value(end, "densenet_drift_noise_floor") == pytest.approx(floor, rel=1e-9)
+
+    end = settled(metrics_url, everything_sent)
 
     # What is served, as recorded in the configs.
     (weights,) = end["densenet_served_weights_info"].items()

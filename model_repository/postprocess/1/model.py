@@ -10,6 +10,7 @@ from postprocess import InvalidTopKError, label_array, load_labels, parse_top_k,
 from postprocess.config import PostprocessConfig
 from postprocess.drift import DriftWindow, drift, load_reference, noise_floor
 from postprocess.quality import CONFIDENCE_BUCKETS, batch_quality
+from preprocess.background import BackgroundWriter
 
 
 class AnswerMetrics:
@@ -74,8 +75,9 @@ class AnswerMetrics:
             self._floor = f["densenet_drift_noise_floor"].Metric(labels={})
             self._floor.set(noise_floor(reference, config.drift_window))
 
-    def record(self, probabilities):
-        quality = batch_quality(probabilities, self.threshold)
+    def write(self, batches):
+        """On the writer thread: the probabilities [B, C] of the answers of each execution, in order."""
+        quality = batch_quality(np.concatenate(batches), self.threshold)
         for score in quality.top1_scores.tolist():
             self.top1.observe(score)
         if quality.low_confidence:
@@ -108,7 +110,8 @@ class TritonPythonModel:
                 if config.drift_reference
                 else None
             )
-            self._metrics = AnswerMetrics(config, self._labels, reference)
+            # Metric updates are round trips to the server: written off the request path.
+            self._metrics = BackgroundWriter(AnswerMetrics(config, self._labels, reference).write)
         # Triton runs the config's warm-up samples on each instance before READY: not answers to count.
         self._warmups_left = sum(max(1, w.get("count", 1)) for w in model_config.get("model_warmup", []))
 
@@ -142,8 +145,12 @@ class TritonPythonModel:
         if self._warmups_left:
             self._warmups_left -= 1
         elif self._metrics is not None and answered:
-            self._metrics.record(np.concatenate(answered))
+            self._metrics.submit(np.concatenate(answered))
         return responses
+
+    def finalize(self):
+        if self._metrics is not None:
+            self._metrics.close()
 
     def _top_k(self, request):
         parameters = json.loads(request.parameters() or "{}")

@@ -7,6 +7,7 @@ import numpy as np
 import triton_python_backend_utils as pb_utils
 
 from preprocess import ConfigError, ImageError, PreprocessConfig, Preprocessor
+from preprocess.background import BackgroundWriter
 from preprocess.config import DEFAULT_PRESET
 from preprocess.quality import (
     BYTES_BUCKETS,
@@ -43,13 +44,16 @@ class InputMetrics:
         self._info = f["densenet_preprocessing_info"].Metric(labels=preprocessing_labels(config, preset))
         self._info.set(1)
 
-    def record(self, results, sizes):
-        for reason, count in Counter(refusal_reason(r) for r in results if isinstance(r, ImageError)).items():
+    def write(self, batches):
+        """On the writer thread: batches of (refusal reasons, (bytes, pixels) per image)."""
+        reasons = Counter(reason for batch_reasons, _ in batches for reason in batch_reasons)
+        for reason, count in reasons.items():
             self.refused[reason].increment(count)
-        for encoded, pixels in sizes:
-            self.bytes.observe(encoded)
-            if pixels:
-                self.pixels.observe(pixels)
+        for _, sizes in batches:
+            for encoded, pixels in sizes:
+                self.bytes.observe(encoded)
+                if pixels:
+                    self.pixels.observe(pixels)
 
 
 class TritonPythonModel:
@@ -63,7 +67,10 @@ class TritonPythonModel:
         self._preprocessor = Preprocessor(config)
         self._preprocessor.warm_up()  # before READY: the first request pays no first-use costs
         preset = parameters.get("preset", DEFAULT_PRESET).strip()
-        self._metrics = InputMetrics(config, preset) if config.quality_metrics else None
+        # Metric updates are round trips to the server: written off the request path.
+        self._metrics = (
+            BackgroundWriter(InputMetrics(config, preset).write) if config.quality_metrics else None
+        )
 
     def execute(self, requests):
         # Every image row of every request is decoded in one parallel pass.
@@ -75,7 +82,7 @@ class TritonPythonModel:
             rows.extend(images)
         results, sizes = self._preprocessor.process_batch_measured(rows)
         if self._metrics is not None:
-            self._metrics.record(results, sizes)
+            self._metrics.submit(([refusal_reason(r) for r in results if isinstance(r, ImageError)], sizes))
 
         responses = []
         for start, count in spans:
@@ -96,3 +103,5 @@ class TritonPythonModel:
 
     def finalize(self):
         self._preprocessor.close()
+        if self._metrics is not None:
+            self._metrics.close()

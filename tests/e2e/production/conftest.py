@@ -3,6 +3,7 @@ environment, and the server docker/entrypoint.py starts (see tests/production.py
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from deployfiles import REPO_ROOT, REPOSITORY_SCRIPT
 from production import PRODUCTION_TOKEN, ProductionServer, start_production_server
 
+from densenet_build.pbtxt import update_parameters
 from densenet_serve.distribution import find_distribution, stage_backends
 from densenet_serve.server import server_environment
 
@@ -31,6 +33,18 @@ def production_repository(tmp_path_factory: pytest.TempPathFactory, seeded_onnx:
     }
     subprocess.run(
         ["sh", str(REPOSITORY_SCRIPT), "onnx"], env=env, check=True, capture_output=True, timeout=300
+    )
+    # A drift reference (as `densenet-client baseline` writes) and a short window, so the drift
+    # series the dashboard and alerts read exist and hold numbers after the monitoring test's traffic.
+    reference = {
+        "format": "densenet-drift-reference/1",
+        "class_ids": [0, 1, 2, 3],
+        "top1_probabilities": [0.9] * 4,
+    }
+    (target / "postprocess" / "drift_reference.json").write_text(json.dumps(reference))
+    update_parameters(
+        target / "postprocess" / "config.pbtxt",
+        {"drift_reference": "drift_reference.json", "drift_window": "4"},
     )
     return target
 

@@ -160,7 +160,15 @@ def exported(production_server, traffic) -> set[str]:
     """The metric names the real server exports (after traffic, so every per-model series exists)."""
     with urllib.request.urlopen(f"http://{production_server.metrics}/metrics", timeout=10) as response:
         text = response.read().decode()
-    return {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")}
+    types = dict(line.split()[2:4] for line in text.splitlines() if line.startswith("# TYPE "))
+    # A histogram's samples are NAME_bucket, NAME_count and NAME_sum (densenet_* histograms).
+    suffixed = {
+        f"{name}_{part}"
+        for name, kind in types.items()
+        if kind == "histogram"
+        for part in ("bucket", "count", "sum")
+    }
+    return set(types) | suffixed
 
 
 def test_prometheus_scrapes_the_ensembles_requests(prometheus, traffic):
