@@ -7,7 +7,7 @@ SOURCE ?= auto            # model source for `make model`: auto (download, else 
 MODEL := model_repository/densenet/1/model.onnx
 PYTEST_ARGS ?=
 
-.PHONY: help venv dev model serve test test-long lint format clean bench bench-preprocess bench-corpus perf-analyzer engine
+.PHONY: help venv dev model serve test test-long lint format clean bench bench-preprocess bench-quality bench-corpus perf-analyzer engine
 
 help:
 	@echo "make serve   install, obtain the model, start Triton (CPU) on :8000/:8001/:8002"
@@ -15,6 +15,7 @@ help:
 	@echo "make model   (re)obtain the ONNX model: SOURCE=auto|zoo|seeded|efficientnet-lite0 (trained, offline)"
 	@echo "make lint    ruff"
 	@echo "make bench   the ensemble against the in-process ONNX Runtime limit (BENCH_ARGS=--quick: 2 min)"
+	@echo "make bench-quality the prediction-quality metrics' cost: the ensemble with them on and off"
 	@echo "make bench-corpus  the benchmark's JPEGs and perf_analyzer input data (GPU recipe, docs/benchmarks.md)"
 	@echo "make engine  TensorRT plan for this GPU (in NVIDIA's tensorrt image): PRECISION=fp16|fp32|int8"
 
@@ -63,6 +64,10 @@ bench: $(VENV)/.dev $(MODEL)
 
 bench-preprocess: $(VENV)/.dev
 	$(BIN)/python tests/benchmarks/bench_preprocess.py
+
+# The prediction-quality metrics' cost: the ensemble with them on and off (docs/quality.md).
+bench-quality: $(VENV)/.dev
+	$(BIN)/python tests/benchmarks/bench_quality_metrics.py $(BENCH_ARGS)
 
 # The benchmark's JPEGs and their perf_analyzer input data, for the GPU recipe (docs/benchmarks.md).
 bench-corpus: $(VENV)/.dev
