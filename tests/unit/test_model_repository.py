@@ -122,3 +122,15 @@ def test_preprocess_parameters_are_a_valid_contract():
     parsed = PreprocessConfig.from_parameters({k: v.string_value for k, v in config.parameters.items()})
     assert [3, *parsed.output_size] == list(config.output[0].dims)
     assert parsed == PreprocessConfig()  # the committed contract is the documented default
+
+
+def test_postprocess_parameters_are_known_and_metrics_on():
+    from postprocess.config import PostprocessConfig
+
+    config = load(REPO / "postprocess/config.pbtxt")
+    parsed = PostprocessConfig.from_parameters(
+        {k: v.string_value for k, v in config.parameters.items()}, 1000
+    )
+    assert parsed.quality_metrics
+    assert parsed.drift_reference == ""  # no reference ships: the drift score is opt-in (docs/quality.md)
+    assert (parsed.top_k, parsed.low_confidence_threshold, parsed.drift_window) == (5, 0.5, 1000)

@@ -42,6 +42,11 @@ def test_trained_model_installs_with_its_preprocessing(repository, trained_model
     assert cpu[SOURCE_SHA256_KEY] == trained_model.sha256
     assert cpu[WEIGHTS_KEY] == trained_model.weights
     assert _parameters(repository / "densenet" / "config.pbtxt")[PREPROCESSING_KEY] == "efficientnet_lite"
+    # postprocess exports the same record as the densenet_served_weights_info metric.
+    postprocess = _parameters(repository / "postprocess" / "config.pbtxt")
+    assert {k: postprocess[k] for k in (WEIGHTS_KEY, SOURCE_SHA256_KEY, PREPROCESSING_KEY)} == {
+        k: cpu[k] for k in (WEIGHTS_KEY, SOURCE_SHA256_KEY, PREPROCESSING_KEY)
+    }
     props = {
         p.key: p.value for p in onnx.load(str(repository / "densenet" / "1" / "model.onnx")).metadata_props
     }
@@ -90,4 +95,8 @@ def test_the_committed_configs_agree_with_each_other():
     """What a fresh clone serves: densenet-7's preprocessing, recorded and applied."""
     for config in ("config.pbtxt", "configs/cpu.pbtxt"):
         assert _parameters(REPO / "densenet" / config)[PREPROCESSING_KEY] == "densenet_caffe"
+    cpu = _parameters(REPO / "densenet" / "configs" / "cpu.pbtxt")
+    postprocess = _parameters(REPO / "postprocess" / "config.pbtxt")
+    for key in (WEIGHTS_KEY, SOURCE_SHA256_KEY, PREPROCESSING_KEY):
+        assert postprocess[key] == cpu[key], key
     assert load_preprocess_config(REPO / "preprocess" / "config.pbtxt").mismatches("densenet_caffe") == []
