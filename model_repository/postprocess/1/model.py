@@ -10,76 +10,63 @@ from postprocess import InvalidTopKError, label_array, load_labels, parse_top_k,
 from postprocess.config import PostprocessConfig
 from postprocess.drift import DriftWindow, drift, load_reference, noise_floor
 from postprocess.quality import CONFIDENCE_BUCKETS, batch_quality
-from preprocess.background import BackgroundWriter
+from preprocess.metrics import BackgroundWriter, Metrics
+
+WRITE_INTERVAL_S = 1.0  # the metrics lag the answers by at most about this
+
+
+def metric_family(name, description, kind):
+    return pb_utils.MetricFamily(
+        name=name, description=description, kind=getattr(pb_utils.MetricFamily, kind)
+    )
 
 
 class AnswerMetrics:
     """The densenet_* answer metrics on Triton's metrics port (docs/quality.md)."""
 
     def __init__(self, config, labels, reference):
-        kind = pb_utils.MetricFamily
-        families = [
-            ("densenet_top1_probability", "Top-1 softmax probability of each answer", "HISTOGRAM"),
-            (
-                "densenet_low_confidence_answers_total",
-                "Answers whose top-1 probability is below the threshold",
-                "COUNTER",
-            ),
-            ("densenet_low_confidence_threshold", "The low-confidence threshold", "GAUGE"),
-            ("densenet_predictions_total", "Answers per top-1 class", "COUNTER"),
-            (
-                "densenet_served_weights_info",
-                "The weights served, as recorded by densenet-build (always 1)",
-                "GAUGE",
-            ),
-        ]
-        if reference is not None:
-            families += [
-                ("densenet_drift_score", "Drift of the recent answers from the reference, 0 to 1", "GAUGE"),
-                ("densenet_drift_window_answers", "Answers in the drift window", "GAUGE"),
-                (
-                    "densenet_drift_noise_floor",
-                    "The drift score 99% of windows drawn from the reference itself stay below",
-                    "GAUGE",
-                ),
-            ]
-        # The families are kept: a family whose Python object is collected leaves the metrics port.
-        self._families = {
-            name: kind(name=name, description=text, kind=getattr(kind, type_))
-            for name, text, type_ in families
-        }
-        f = self._families
-        self.top1 = f["densenet_top1_probability"].Metric(labels={}, buckets=list(CONFIDENCE_BUCKETS))
-        self.low = f["densenet_low_confidence_answers_total"].Metric(labels={})
-        self._threshold = f["densenet_low_confidence_threshold"].Metric(labels={})
-        self._threshold.set(config.low_confidence_threshold)
-        predictions = f["densenet_predictions_total"]
+        metrics = self._metrics = Metrics(metric_family)
+        self.top1 = metrics.histogram(
+            "densenet_top1_probability", "Top-1 softmax probability of each answer", CONFIDENCE_BUCKETS
+        )
+        self.low = metrics.counter(
+            "densenet_low_confidence_answers_total", "Answers whose top-1 probability is below the threshold"
+        )
+        threshold = config.low_confidence_threshold
+        metrics.gauge("densenet_low_confidence_threshold", "The low-confidence threshold").set(threshold)
         self.classes = [
-            predictions.Metric(labels={"class_id": str(i), "label": label}) for i, label in enumerate(labels)
+            metrics.counter(
+                "densenet_predictions_total", "Answers per top-1 class", class_id=str(i), label=label
+            )
+            for i, label in enumerate(labels)
         ]
         weights = {
             "weights": config.weights,
             "sha256": config.source_sha256,
             "preprocessing": config.preprocessing,
         }
-        self._weights = f["densenet_served_weights_info"].Metric(labels=weights)
-        self._weights.set(1)
-        self.threshold = config.low_confidence_threshold
+        metrics.gauge("densenet_served_weights_info", "The weights served (always 1)", **weights).set(1)
+        self.threshold = threshold
         self.reference = reference
         if reference is not None:
             self.window = DriftWindow(config.drift_window, len(labels))
-            self.score = f["densenet_drift_score"].Metric(labels={})
-            self.window_answers = f["densenet_drift_window_answers"].Metric(labels={})
+            self.score = metrics.gauge(
+                "densenet_drift_score", "Drift of the recent answers from the reference"
+            )
             self.score.set(float("nan"))  # until the window is full
+            self.window_answers = metrics.gauge(
+                "densenet_drift_window_answers", "Answers in the drift window"
+            )
             self.window_answers.set(0)
-            self._floor = f["densenet_drift_noise_floor"].Metric(labels={})
-            self._floor.set(noise_floor(reference, config.drift_window))
+            floor = "The drift score 99% of windows drawn from the reference itself stay below"
+            metrics.gauge("densenet_drift_noise_floor", floor).set(
+                noise_floor(reference, config.drift_window)
+            )
 
     def write(self, batches):
         """On the writer thread: the probabilities [B, C] of the answers of each execution, in order."""
         quality = batch_quality(np.concatenate(batches), self.threshold)
-        for score in quality.top1_scores.tolist():
-            self.top1.observe(score)
+        self.top1.add(quality.top1_scores)
         if quality.low_confidence:
             self.low.increment(quality.low_confidence)
         for class_id, count in quality.class_counts.items():
@@ -87,7 +74,7 @@ class AnswerMetrics:
         if self.reference is not None:
             filling = self.window.answers < self.window.size
             self.window.add(quality.top1_ids, quality.top1_scores)
-            if filling:  # each metric call is a round trip to the server: only when it changes
+            if filling:
                 self.window_answers.set(self.window.answers)
             if self.window.answers == self.window.size:  # a partial window is mostly noise
                 self.score.set(drift(self.window.distribution, self.reference).score)
@@ -111,7 +98,8 @@ class TritonPythonModel:
                 else None
             )
             # Metric updates are round trips to the server: written off the request path.
-            self._metrics = BackgroundWriter(AnswerMetrics(config, self._labels, reference).write)
+            metrics = AnswerMetrics(config, self._labels, reference)
+            self._metrics = BackgroundWriter(metrics.write, interval_s=WRITE_INTERVAL_S)
         # Triton runs the config's warm-up samples on each instance before READY: not answers to count.
         self._warmups_left = sum(max(1, w.get("count", 1)) for w in model_config.get("model_warmup", []))
 

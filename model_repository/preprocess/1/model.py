@@ -7,8 +7,8 @@ import numpy as np
 import triton_python_backend_utils as pb_utils
 
 from preprocess import ConfigError, ImageError, PreprocessConfig, Preprocessor
-from preprocess.background import BackgroundWriter
 from preprocess.config import DEFAULT_PRESET
+from preprocess.metrics import BackgroundWriter, Metrics
 from preprocess.quality import (
     BYTES_BUCKETS,
     PIXELS_BUCKETS,
@@ -17,43 +17,41 @@ from preprocess.quality import (
     refusal_reason,
 )
 
+WRITE_INTERVAL_S = 1.0  # the metrics lag the answers by at most about this
+
+
+def metric_family(name, description, kind):
+    return pb_utils.MetricFamily(
+        name=name, description=description, kind=getattr(pb_utils.MetricFamily, kind)
+    )
+
 
 class InputMetrics:
     """The densenet_* input metrics on Triton's metrics port (docs/quality.md)."""
 
     def __init__(self, config, preset):
-        kind = pb_utils.MetricFamily
-        # The families are kept: a family whose Python object is collected leaves the metrics port.
-        self._families = {
-            name: kind(name=name, description=description, kind=getattr(kind, type_))
-            for name, description, type_ in (
-                ("densenet_images_refused_total", "Images refused by preprocess, by reason", "COUNTER"),
-                # Its _count is every image received: one metric call per image, not two.
-                ("densenet_image_bytes", "Encoded size of each image received, in bytes", "HISTOGRAM"),
-                ("densenet_image_pixels", "Width x height of each accepted image", "HISTOGRAM"),
-                ("densenet_preprocessing_info", "The preprocessing served (always 1)", "GAUGE"),
-            )
-        }
-        f = self._families
+        metrics = self._metrics = Metrics(metric_family)
+        refused = "Images refused by preprocess, by reason"
         self.refused = {
-            reason: f["densenet_images_refused_total"].Metric(labels={"reason": reason})
-            for reason in all_reasons()
+            r: metrics.counter("densenet_images_refused_total", refused, reason=r) for r in all_reasons()
         }
-        self.bytes = f["densenet_image_bytes"].Metric(labels={}, buckets=list(BYTES_BUCKETS))
-        self.pixels = f["densenet_image_pixels"].Metric(labels={}, buckets=list(PIXELS_BUCKETS))
-        self._info = f["densenet_preprocessing_info"].Metric(labels=preprocessing_labels(config, preset))
-        self._info.set(1)
+        # Its _count is every image received.
+        self.bytes = metrics.histogram(
+            "densenet_image_bytes", "Encoded bytes of each image received", BYTES_BUCKETS
+        )
+        self.pixels = metrics.histogram(
+            "densenet_image_pixels", "Width x height of each accepted image", PIXELS_BUCKETS
+        )
+        labels = preprocessing_labels(config, preset)
+        metrics.gauge("densenet_preprocessing_info", "The preprocessing served (always 1)", **labels).set(1)
 
     def write(self, batches):
         """On the writer thread: batches of (refusal reasons, (bytes, pixels) per image)."""
-        reasons = Counter(reason for batch_reasons, _ in batches for reason in batch_reasons)
-        for reason, count in reasons.items():
+        for reason, count in Counter(reason for reasons, _ in batches for reason in reasons).items():
             self.refused[reason].increment(count)
-        for _, sizes in batches:
-            for encoded, pixels in sizes:
-                self.bytes.observe(encoded)
-                if pixels:
-                    self.pixels.observe(pixels)
+        sizes = [size for _, batch in batches for size in batch]
+        self.bytes.add([encoded for encoded, _ in sizes])
+        self.pixels.add([pixels for _, pixels in sizes if pixels])
 
 
 class TritonPythonModel:
@@ -69,7 +67,9 @@ class TritonPythonModel:
         preset = parameters.get("preset", DEFAULT_PRESET).strip()
         # Metric updates are round trips to the server: written off the request path.
         self._metrics = (
-            BackgroundWriter(InputMetrics(config, preset).write) if config.quality_metrics else None
+            BackgroundWriter(InputMetrics(config, preset).write, interval_s=WRITE_INTERVAL_S)
+            if config.quality_metrics
+            else None
         )
 
     def execute(self, requests):
