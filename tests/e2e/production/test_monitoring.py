@@ -36,7 +36,7 @@ from deployfiles import (
     metric_names,
     tool,
 )
-from imagefactory import cat_jpeg
+from imagefactory import cat_jpeg, png_bomb
 from inference import http_infer
 from tritonclient.utils import InferenceServerException
 
@@ -250,3 +250,28 @@ def test_no_prometheus_target_is_down(prometheus, traffic):
     targets = prometheus.get("/api/v1/targets")["data"]["activeTargets"]
     assert {target["labels"]["job"] for target in targets} == {"triton", "prometheus"}
     assert all(target["health"] == "up" for target in targets), targets
+
+
+BOMBS = 3  # decompression bombs: no other test sends this server any, so its count is exact
+
+
+def test_prometheus_scrapes_the_quality_metrics(production_server, prometheus, traffic):
+    with httpclient.InferenceServerClient(production_server.http, network_timeout=60) as client:
+        for _ in range(BOMBS):
+            with pytest.raises(InferenceServerException):
+                http_infer(client, [png_bomb()])
+    prometheus.wait_for(
+        'sum(densenet_images_refused_total{reason="too_many_pixels"})',
+        lambda v: v == BOMBS,
+        f"exactly {BOMBS} images refused as too_many_pixels",
+    )
+    assert prometheus.value("count(densenet_predictions_total)") == 1000  # one series per class
+    assert prometheus.value("sum(densenet_top1_probability_count)") >= GOOD_REQUESTS
+    (weights,) = prometheus.query("densenet_served_weights_info")
+    assert weights["metric"]["weights"].startswith("seeded-random")
+    assert weights["metric"]["job"] == "triton"
+    (preprocessing,) = prometheus.query("densenet_preprocessing_info")
+    assert preprocessing["metric"]["preset"] == "densenet_caffe"
+    # The fixture's drift window (4 answers) is full after the traffic: the score is a number.
+    score = prometheus.wait_for("max(densenet_drift_score)", math.isfinite, "a drift score")
+    assert 0 <= score <= 1
