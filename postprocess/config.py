@@ -80,10 +80,20 @@ def _int(name: str, value: str) -> int:
         raise PostprocessConfigError(name, f"'{value}' is not an integer") from None
 
 
+_BOOLEANS = {
+    "true": True,
+    "1": True,
+    "yes": True,
+    "on": True,
+    "false": False,
+    "0": False,
+    "no": False,
+    "off": False,
+}
+
+
 def _bool(name: str, value: str) -> bool:
-    lowered = value.lower()
-    if lowered in ("true", "1", "yes", "on"):
-        return True
-    if lowered in ("false", "0", "no", "off"):
-        return False
-    raise PostprocessConfigError(name, f"'{value}' is not a boolean (true/false)")
+    try:
+        return _BOOLEANS[value.lower()]
+    except KeyError:
+        raise PostprocessConfigError(name, f"'{value}' is not a boolean (true/false)") from None

@@ -74,6 +74,7 @@ class QualitySummary:
     refused: Mapping[str, int]  # reason -> images refused
     drift_score: float | None  # None: no drift reference configured
     drift_window_answers: int | None
+    drift_noise_floor: float | None
     weights: Mapping[str, str] = field(default_factory=dict)
     preprocessing: Mapping[str, str] = field(default_factory=dict)
 
@@ -122,6 +123,7 @@ def summarize(samples: dict[str, dict[Labels, float]], top: int = 10) -> Quality
     }
     drift = _one(samples, "densenet_drift_score")
     window = _one(samples, "densenet_drift_window_answers")
+    floor = _one(samples, "densenet_drift_noise_floor")
     weights = next(iter(samples.get("densenet_served_weights_info", {})), ())
     preprocessing = next(iter(samples.get("densenet_preprocessing_info", {})), ())
     return QualitySummary(
@@ -134,6 +136,7 @@ def summarize(samples: dict[str, dict[Labels, float]], top: int = 10) -> Quality
         refused=refused,
         drift_score=drift,
         drift_window_answers=None if window is None else int(window),
+        drift_noise_floor=floor,
         weights=dict(weights),
         preprocessing=dict(preprocessing),
     )
@@ -180,9 +183,9 @@ def render(summary: QualitySummary) -> str:
     if summary.drift_score is None:
         lines.append("drift          off (no drift_reference in the postprocess config)")
     elif math.isnan(summary.drift_score):
-        lines.append("drift          no answers yet")
+        lines.append(f"drift          the window is not full yet ({summary.drift_window_answers} answers)")
     else:
-        lines.append(
-            f"drift score    {summary.drift_score:.4f} over the last {summary.drift_window_answers} answers"
-        )
+        floor = "" if summary.drift_noise_floor is None else f" (noise floor {summary.drift_noise_floor:.4f})"
+        window = summary.drift_window_answers
+        lines.append(f"drift score    {summary.drift_score:.4f} over the last {window} answers{floor}")
     return "\n".join(lines)

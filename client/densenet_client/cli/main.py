@@ -113,33 +113,26 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="is the server live, the model ready? (exit 0 when ready)")
     _server_options(status)
 
-    evaluate = commands.add_parser(
-        "evaluate",
-        help="accuracy of the served pipeline on labelled images (top-1/top-5, 95%% intervals)",
-        description=evaluate_command.__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    documented = {"evaluate": evaluate_command.__doc__, "quality": quality_command.__doc__}
+    evaluate, quality, baseline = (
+        commands.add_parser(
+            name,
+            help=text,
+            description=documented.get(name, quality_command.__doc__),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        for name, text in (
+            ("evaluate", "accuracy of the served pipeline on labelled images (top-1/top-5, 95%% intervals)"),
+            ("quality", "the server's prediction-quality summary (confidence, classes, refusals, drift)"),
+            ("baseline", "write the drift reference: the server's answers to a folder of typical images"),
+        )
     )
     evaluate_command.add_arguments(evaluate)
-    _server_options(evaluate)
-    _batch_options(evaluate)
-
-    quality = commands.add_parser(
-        "quality",
-        help="the server's prediction-quality summary (confidence, classes, refusals, drift)",
-        description=quality_command.__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
     quality_command.add_quality_arguments(quality)
-
-    baseline = commands.add_parser(
-        "baseline",
-        help="write the drift reference: the server's answers to a folder of typical images",
-        description=quality_command.__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
     quality_command.add_baseline_arguments(baseline)
-    _server_options(baseline)
-    _batch_options(baseline)
+    for command in (evaluate, baseline):
+        _server_options(command)
+        _batch_options(command)
     return parser
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import urllib.error
@@ -61,19 +62,22 @@ def quality(args: argparse.Namespace) -> int:
             "answers": summary.answers,
             "low_confidence": summary.low_confidence,
             "low_confidence_threshold": summary.threshold,
-            "top1_buckets": [[bound, count] for bound, count in summary.top1_buckets],
+            "top1_buckets": [
+                ["+Inf" if math.isinf(bound) else bound, count] for bound, count in summary.top1_buckets
+            ],
             "top_classes": [vars(c) for c in summary.top_classes],
             "images": summary.images,
             "refused": dict(summary.refused),
             "drift_score": summary.drift_score,
             "drift_window_answers": summary.drift_window_answers,
+            "drift_noise_floor": summary.drift_noise_floor,
             "weights": dict(summary.weights),
             "preprocessing": dict(summary.preprocessing),
         }
-        # NaN (no answers in the drift window yet) is not JSON: null.
-        if data["drift_score"] is not None and data["drift_score"] != data["drift_score"]:
+        # NaN (the drift window is not full yet) is not JSON: null.
+        if data["drift_score"] is not None and math.isnan(data["drift_score"]):
             data["drift_score"] = None
-        print(json.dumps(data, allow_nan=False, default=str).replace("Infinity", '"+Inf"'))
+        print(json.dumps(data, allow_nan=False))
     else:
         print(render(summary))
     return 0

@@ -71,7 +71,7 @@ def test_render_prints_every_part():
     assert "0.9 - 1" in text
     assert "tabby, tabby cat" in text
     assert "images         12, refused 2 (16.7%)" in text
-    assert "drift          no answers yet" in text
+    assert "drift          the window is not full yet (0 answers)" in text
 
 
 def test_a_server_without_quality_metrics_is_named():
