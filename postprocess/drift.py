@@ -8,7 +8,7 @@ comparison is the Jensen-Shannon divergence in bits, 0 (the same distribution) t
 the score is the larger of the two.
 
 Limits: a finite window of answers differs from the reference by chance alone (the fewer answers
-per class, the more: with 1000 classes and 1000 answers, well above 0.1), so the score of a window
+per class, the more: about 0.25 with 1000 equally likely classes and 1000 answers), so the score of a window
 drawn from the reference itself is above 0. :func:`noise_floor` measures that chance level for the
 configured window (windows sampled from the reference); compare the score with it, not with 0. It
 samples from the reference's own counts, so a small reference understates the floor. It sees what

@@ -122,3 +122,13 @@ def test_a_window_from_the_reference_scores_below_the_floor_and_a_shifted_one_ab
     typical = Distribution.of(rng.integers(0, 100, 1000), rng.beta(5, 2, 1000), classes=100)
     shifted = Distribution.of(rng.integers(0, 30, 1000), rng.beta(2, 5, 1000), classes=100)
     assert drift(typical, reference).score < floor < drift(shifted, reference).score
+
+
+def test_with_1000_classes_a_window_of_1000_answers_is_far_from_0_by_chance():
+    """The figure docs/quality.md quotes: 1000 equally likely classes, a window of 1000 answers."""
+    rng = np.random.default_rng(3)
+    reference = Distribution.of(rng.integers(0, 1000, 50_000), rng.beta(5, 2, 50_000), classes=1000)
+    floor, large = noise_floor(reference, 1000), noise_floor(reference, 10_000)
+    print(f"noise floor, 1000 classes, window 1000: {floor:.3f}; window 10000: {large:.3f}")
+    assert 0.2 < floor < 0.3
+    assert large < 0.05
