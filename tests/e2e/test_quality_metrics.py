@@ -4,10 +4,10 @@ A first server (the session's) answers a folder of photographs through ``densene
 that file is the drift reference, and its probabilities place the low-confidence threshold between
 the answers. A second server is then started with that reference, the threshold, a drift window of
 exactly the folder's size and a 1 MB byte limit. It receives the same photographs (good answers,
-some below the threshold), refused images of every reason, and a request mixing a good image and a
-bad one. Its metrics endpoint must then show exactly those counts: histogram buckets, per-class
-predictions, refusals per reason, input sizes, the info gauges, and drift scores computed here from
-the answers with the same pure functions.
+some below the threshold), refused images of every reason, a request mixing a good image and a
+bad one, and one with a bad ``top_k`` (refused by postprocess: no answer). Its metrics endpoint
+must then show exactly those counts: histogram buckets, per-class predictions, refusals per
+reason, input sizes, the info gauges, and drift scores computed here with the same pure functions.
 """
 
 from __future__ import annotations
@@ -179,16 +179,19 @@ def test_counters_move_by_exactly_what_was_sent(quality_server, photo_folder, re
                 http_infer(client, [image])
         with pytest.raises(InferenceServerException):  # one bad image fails its whole request
             http_infer(client, [cat_jpeg(), bad_images()["text"]])
+        with pytest.raises(InferenceServerException):  # refused by postprocess: not an answer
+            http_infer(client, [cat_jpeg()], top_k=5000)
         answers += [answer(client, cat_jpeg()) for _ in range(3)]
 
     ids = [class_id for class_id, _ in answers]
     scores = [score for _, score in answers]
     low = sum(score < threshold for score in scores)
     assert 0 < low < len(answers)
-    sent = [*good, *refused.values(), cat_jpeg(), bad_images()["text"], *[cat_jpeg()] * 3]
+    sent = [*good, *refused.values(), cat_jpeg(), bad_images()["text"], cat_jpeg(), *[cat_jpeg()] * 3]
     reasons = Counter([*REFUSED.values(), "too_large", "format"])
     sizes = [len(strip_padding(image)) for image in sent]
-    accepted = [*good, cat_jpeg(), *[cat_jpeg()] * 3]  # the mixed request's good image was decoded
+    # The mixed request's good image and the one with a bad top_k were decoded too.
+    accepted = [*good, cat_jpeg(), cat_jpeg(), *[cat_jpeg()] * 3]
     pixels = [photo_size(image) for image in accepted]
     window = answers[-len(PHOTOS) :]  # the drift window: the last len(PHOTOS) answers
     expected = drift(
@@ -255,6 +258,7 @@ def test_the_client_prints_the_summary(quality_server):
         check=False,
     )
     assert completed.returncode == 0, completed.stderr
+    print(completed.stdout)  # docs/quality.md shows such a summary
     assert "low confidence" in completed.stdout
     assert "seeded-random" in completed.stdout
     assert "drift score" in completed.stdout
