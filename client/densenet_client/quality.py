@@ -167,7 +167,8 @@ def render(summary: QualitySummary) -> str:
         for bound, count in summary.top1_buckets:
             upper = "1" if math.isinf(bound) else f"{bound:g}"
             share = (count - previous) / summary.answers
-            lines.append(f"  {lower:g} - {upper:<6} {count - previous:>9}  {share:6.1%}")
+            span = f"{lower:g} - {upper}"
+            lines.append(f"  {span:<12} {count - previous:>9}  {share:6.1%}")
             previous, lower = count, (1.0 if math.isinf(bound) else bound)
     if summary.top_classes:
         lines.append("most frequent top-1 classes")
