@@ -126,9 +126,11 @@ def loaded_windows(
             with ClosedLoop([worker(urls[mode])] * concurrency) as loop:
                 loop.window(1.0)  # ramp-up, not counted
                 rates[mode].append(loop.window(seconds).images_per_s)
+    ratios = [on / off for on, off in zip(rates["on"], rates["off"], strict=True)]
     return {
         f"c{concurrency}_images_per_s": {mode: statistics.median(values) for mode, values in rates.items()},
         f"c{concurrency}_windows": rates,
+        f"c{concurrency}_pair_ratios": ratios,  # each on window / the off window next to it
     }
 
 
@@ -162,9 +164,12 @@ def main() -> int:
         f"  concurrency 1, {args.pairs} request pairs: median {c1['on']:.1f} / {c1['off']:.1f} ms; "
         f"median ratio of the pairs {result['c1_median_pair_ratio']:.3f}"
     )
+    ratios = result[f"c{args.concurrency}_pair_ratios"]
     print(
         f"  concurrency {args.concurrency}, {args.windows} windows of {args.seconds:g} s each: median "
-        f"{loaded['on']:.2f} / {loaded['off']:.2f} images/s = {loaded['on'] / loaded['off']:.3f}"
+        f"{loaded['on']:.2f} / {loaded['off']:.2f} images/s = {loaded['on'] / loaded['off']:.3f}; "
+        f"adjacent windows' ratios: median {statistics.median(ratios):.3f}, "
+        f"{min(ratios):.2f} to {max(ratios):.2f}"
     )
     for model in ("preprocess", "postprocess"):
         on, off = (result["compute_ms"][mode][model] for mode in ("on", "off"))
