@@ -30,7 +30,7 @@ $(VENV)/.serve: $(BIN)/python requirements/serve.txt requirements/constraints.tx
 	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $@
 
-$(VENV)/.dev: $(VENV)/.serve requirements/dev.txt requirements/engine.txt
+$(VENV)/.dev: $(VENV)/.serve requirements/dev.txt requirements/engine.txt requirements/dali.txt
 	$(BIN)/pip install --quiet -c requirements/constraints.txt -r requirements/dev.txt
 	@touch $@
 

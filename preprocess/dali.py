@@ -20,7 +20,6 @@ sub-pixel box and filter it down to the output size.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,6 +28,7 @@ from PIL import Image
 from .config import ChannelOrder, PreprocessConfig
 from .decode import ImageHeader, inspect_image, jpeg_markers_valid, strip_padding
 from .errors import ConfigError, CorruptImageError, ImageError
+from .pipeline import Batch, warm_up_images
 from .transform import source_box
 
 # Pillow's filters and the DALI interpolation that computes the same kind of filter when it
@@ -128,27 +128,12 @@ def define_pipeline(
     )
 
 
-@dataclass
-class DaliBatch:
-    """One run's results: per input row, its sample (CPU array or GPU tensor) or the error that refused it."""
+def _gpu_stack(samples: list[Any]) -> Any:
+    """GPU samples → one [N, 3, H, W] ``TensorGPU`` (DLPack) in a buffer of its own, which outlives
+    the pipeline's output buffers (reused on the next run)."""
+    from nvidia.dali.backend import TensorListGPU
 
-    results: list[Any]
-    on_gpu: bool
-
-    def errors(self, start: int, count: int) -> list[tuple[int, ImageError]]:
-        """The refused rows among ``count`` rows from ``start``, as (offset, error)."""
-        rows = self.results[start : start + count]
-        return [(i, r) for i, r in enumerate(rows) if isinstance(r, ImageError)]
-
-    def pixels(self, start: int, count: int) -> Any:
-        """``count`` good rows from ``start`` as one [count, 3, H, W] tensor: numpy on the CPU; on a
-        GPU a DALI ``TensorGPU`` (DLPack) in a buffer of its own that outlives the pipeline's."""
-        rows = self.results[start : start + count]
-        if self.on_gpu:
-            from nvidia.dali.backend import TensorListGPU
-
-            return TensorListGPU(rows, contiguous=True).as_tensor()
-        return np.stack(rows)
+    return TensorListGPU(samples, contiguous=True).as_tensor()
 
 
 class DaliPreprocessor:
@@ -174,7 +159,7 @@ class DaliPreprocessor:
         self._pipe = self._build()
         self._pipe.build()
 
-    def process(self, rows: Sequence[Row]) -> DaliBatch:
+    def process(self, rows: Sequence[Row]) -> Batch:
         """Each encoded row (zero padding allowed) → its normalized sample, or the error that refused it."""
         results: list[Any] = [None] * len(rows)
         accepted: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
@@ -192,12 +177,14 @@ class DaliPreprocessor:
             chunk = accepted[start : start + self.max_batch_size]
             for (index, *_), sample in zip(chunk, self._decode(chunk), strict=True):
                 results[index] = sample
-        return DaliBatch(results, on_gpu=self.device_id is not None)
+        if self.device_id is None:
+            return Batch(results)
+        return Batch(results, stack=_gpu_stack, on_host=False)
 
     def process_batch(self, rows: Sequence[Row]) -> list[np.ndarray | ImageError]:
         """Like :meth:`Preprocessor.process_batch`: float32 [3, H, W] or the :class:`ImageError`, per row."""
         if self.device_id is not None:
-            raise RuntimeError("process_batch returns host arrays; a GPU pipeline hands out DaliBatch.pixels")
+            raise RuntimeError("process_batch returns host arrays; a GPU pipeline hands out Batch.pixels")
         return self.process(rows).results
 
     def _decode(self, chunk: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]) -> list[Any]:
@@ -228,8 +215,6 @@ class DaliPreprocessor:
 
     def warm_up(self) -> None:
         """Decode the warm-up images (every decoder and both batch shapes) before the model is READY."""
-        from .pipeline import warm_up_images
-
         rows = warm_up_images()
         results = [*self.process(rows[:1]).results, *self.process(rows).results]
         if any(isinstance(result, ImageError) for result in results):
