@@ -75,19 +75,27 @@ def region(header: ImageHeader, config: PreprocessConfig) -> tuple[np.ndarray, n
 
 
 def define_pipeline(
-    config: PreprocessConfig, *, batch_size: int, num_threads: int, device_id: int | None
+    config: PreprocessConfig,
+    *,
+    batch_size: int,
+    num_threads: int,
+    device_id: int | None,
+    gpu_operators: bool | None = None,
 ) -> Any:
     """The DALI pipeline (not built): ``IMAGE`` bytes and ``ROI_START``/``ROI_END`` in, NCHW float32 out.
 
     ``device_id=None`` runs every operator on the CPU; a GPU id decodes with the ``mixed`` decoder
     and resizes and normalizes on that GPU. Nothing else differs between the two.
+    ``gpu_operators`` overrides where the operators run (the GPU graph can then be serialized and
+    inspected on a machine without a GPU; it cannot run there).
     """
     import nvidia.dali.fn as fn
     import nvidia.dali.types as types
     from nvidia.dali import pipeline_def
 
     check_supported(config)
-    device = "cpu" if device_id is None else "gpu"
+    on_gpu = device_id is not None if gpu_operators is None else gpu_operators
+    device = "gpu" if on_gpu else "cpu"
     interpolation, antialias = DALI_INTERPOLATIONS[config.interpolation]
     mean, std = normalization(config)
     out_h, out_w = config.output_size
@@ -100,7 +108,7 @@ def define_pipeline(
         roi_end = fn.external_source(name="ROI_END", device="cpu", dtype=types.FLOAT, ndim=1)
         images = fn.decoders.image(
             encoded,
-            device="cpu" if device_id is None else "mixed",
+            device="mixed" if on_gpu else "cpu",
             output_type=channels,
             adjust_orientation=True,
         )
