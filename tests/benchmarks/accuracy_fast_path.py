@@ -36,7 +36,7 @@ from servers import REPO_ROOT
 
 from densenet_build.acquire import trained_test_model
 from densenet_build.samples import write_samples
-from densenet_client.datasets import find_labelled
+from densenet_client.cli.datasets import find_labelled
 from preprocess import PreprocessConfig, Preprocessor, ResamplingMode
 
 CACHE = REPO_ROOT / ".cache" / "test-models"

@@ -1,0 +1,127 @@
+"""What the DALI engine changes in pixels and in answers, against the Python path.
+
+    python tests/benchmarks/accuracy_dali.py [DATASET] [--samples 100] [--output FILE]
+
+Runs DALI's CPU twin of the GPU pipeline (`preprocess.dali.run_cpu`, the definition of
+preprocess/configs/dali.pbtxt) and the Python path on the same images, with the trained test
+model's own preset (efficientnet_lite), and the trained test model (EfficientNet-Lite0) in-process
+with ONNX Runtime on both. Per image set it prints: top-1 agreement of DALI with the default fast
+path and with the full-size exact path (DALI decodes at full size, as exact does), each path's
+top-1 accuracy where labels exist, and how far apart the pixels are (grey levels of the 0-255
+image: mean, 99th percentile, maximum). Image sets as in accuracy_fast_path.py: DATASET, the same
+re-encoded 4x larger, and `--samples` photographs from scikit-image.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from accuracy_fast_path import CACHE, PATHS, upscaled
+
+from densenet_build.acquire import trained_test_model
+from densenet_build.samples import write_samples
+from densenet_client.cli.datasets import find_labelled
+from preprocess import ImageError, PreprocessConfig, Preprocessor
+from preprocess.dali import run_cpu
+
+
+def top1(session: ort.InferenceSession, pixels: list[np.ndarray]) -> np.ndarray:
+    return np.asarray(
+        [int(np.argmax(session.run(None, {"data_0": p[np.newaxis]})[0].reshape(-1))) for p in pixels]
+    )
+
+
+def measure(session, config: PreprocessConfig, images: list[bytes], labels: list[int] | None) -> dict:
+    dali = run_cpu(config, images)
+    refused = [i for i, r in enumerate(dali) if isinstance(r, ImageError)]
+    if refused:
+        raise SystemExit(
+            f"DALI refused {len(refused)} images the set holds, e.g. #{refused[0]}: {dali[refused[0]]}"
+        )
+    python = {
+        name: Preprocessor(PreprocessConfig(**{**config.__dict__, **overrides})).process_batch(images)
+        for name, overrides in PATHS.items()
+        if name in ("fast", "exact")
+    }
+    answers = {
+        "dali": top1(session, dali),
+        **{name: top1(session, pixels) for name, pixels in python.items()},
+    }
+    std = np.asarray(config.std, dtype=np.float32).reshape(3, 1, 1)
+    levels = np.concatenate(
+        [(np.abs(a - b) * std).ravel() for a, b in zip(dali, python["fast"], strict=True)]
+    )
+    row = {
+        "images": len(images),
+        "agree_fast": float(np.mean(answers["dali"] == answers["fast"])),
+        "agree_exact": float(np.mean(answers["dali"] == answers["exact"])),
+        "levels_mean": float(levels.mean()),
+        "levels_p99": float(np.percentile(levels, 99)),
+        "levels_max": float(levels.max()),
+    }
+    if labels is not None:
+        truth = np.asarray(labels)
+        row.update({f"top1_{name}": float(np.mean(found == truth)) for name, found in answers.items()})
+    return row
+
+
+def table(rows: dict[str, dict]) -> str:
+    def pct(row: dict, key: str) -> str:
+        return f"{row[key]:.1%}" if key in row else "n/a"
+
+    lines = [
+        "| images | n | top-1 agreement DALI vs fast | DALI vs exact | top-1 fast | top-1 DALI "
+        "| grey levels from fast: mean / p99 / max |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, row in rows.items():
+        lines.append(
+            f"| {name} | {row['images']} | {pct(row, 'agree_fast')} | {pct(row, 'agree_exact')} | "
+            f"{pct(row, 'top1_fast')} | {pct(row, 'top1_dali')} | "
+            f"{row['levels_mean']:.2f} / {row['levels_p99']:.0f} / {row['levels_max']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("dataset", nargs="?", type=Path, help="labelled images (wnid file names or folders)")
+    parser.add_argument("--name", default="labelled set", help="what to call DATASET in the table")
+    parser.add_argument("--samples", type=int, default=100, help="scikit-image photographs (0: none)")
+    parser.add_argument("--output", type=Path, help="also write the table here")
+    args = parser.parse_args(argv)
+
+    model = trained_test_model(CACHE)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(str(model.path), options, providers=["CPUExecutionProvider"])
+    config = PreprocessConfig.from_preset(model.preprocessing, decode_threads=1)
+    rows: dict[str, dict] = {}
+    if args.dataset:
+        labelled = find_labelled(args.dataset)
+        images = [path.read_bytes() for path, _ in labelled.items]
+        labels = [label for _, label in labelled.items]
+        rows[args.name] = measure(session, config, images, labels)
+        rows[f"{args.name}, re-encoded 4x larger"] = measure(
+            session, config, [upscaled(data) for data in images], labels
+        )
+    if args.samples:
+        with tempfile.TemporaryDirectory() as folder:
+            images = [path.read_bytes() for path in write_samples(folder, args.samples, seed=0)]
+        rows["scikit-image photographs (`densenet-build samples`)"] = measure(session, config, images, None)
+    text = table(rows)
+    print(text)
+    if args.output:
+        args.output.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
