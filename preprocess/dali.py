@@ -192,17 +192,12 @@ class DaliPreprocessor:
     def process(self, rows: Sequence[Row]) -> Batch:
         """Each encoded row (zero padding allowed) → its normalized sample, or the error that refused it."""
         results: list[Any] = [None] * len(rows)
-        accepted: list[tuple[int, np.ndarray, dict[str, np.ndarray]]] = []
-        for index, row in enumerate(rows):
-            data = strip_padding(row)
-            try:
-                header = inspect_image(data, self.config)
-                if header.format == "JPEG" and not jpeg_markers_valid(data):
-                    raise CorruptImageError("corrupt JPEG: an unknown marker inside the image data")
-            except ImageError as error:
-                results[index] = error
-                continue
-            accepted.append((index, np.frombuffer(data, dtype=np.uint8), resize_passes(header, self.config)))
+        accepted = []
+        for index, checked in enumerate(self.check(rows)):
+            if isinstance(checked, ImageError):
+                results[index] = checked
+            else:
+                accepted.append((index, *checked))
         for start in range(0, len(accepted), self.max_batch_size):
             chunk = accepted[start : start + self.max_batch_size]
             for (index, *_), sample in zip(chunk, self._decode(chunk), strict=True):
@@ -210,6 +205,21 @@ class DaliPreprocessor:
         if self.device_id is None:
             return Batch(results)
         return Batch(results, stack=_gpu_stack, on_host=False)
+
+    def check(self, rows: Sequence[Row]) -> list[tuple[np.ndarray, dict[str, np.ndarray]] | ImageError]:
+        """The CPU's share of the work: per row, the bytes and resize passes DALI needs, or the refusal."""
+        checked: list[tuple[np.ndarray, dict[str, np.ndarray]] | ImageError] = []
+        for row in rows:
+            data = strip_padding(row)
+            try:
+                header = inspect_image(data, self.config)
+                if header.format == "JPEG" and not jpeg_markers_valid(data):
+                    raise CorruptImageError("corrupt JPEG: an unknown marker inside the image data")
+            except ImageError as error:
+                checked.append(error)
+                continue
+            checked.append((np.frombuffer(data, dtype=np.uint8), resize_passes(header, self.config)))
+        return checked
 
     def process_batch(self, rows: Sequence[Row]) -> list[np.ndarray | ImageError]:
         """Like :meth:`Preprocessor.process_batch`: float32 [3, H, W] or the :class:`ImageError`, per row."""
