@@ -79,7 +79,7 @@ def decode_floor(data: bytes, size: tuple[int, int], config: PreprocessConfig) -
     """The fast path's libjpeg-turbo call alone: no checks, no resize, no normalization."""
     scale = dct_scale(size, draft_size(config))
     width, height = -(-size[0] // scale), -(-size[1] // scale)
-    return lambda: simplejpeg.decode_jpeg(data, colorspace="RGBX", min_width=width, min_height=height)
+    return lambda: simplejpeg.decode_jpeg(data, colorspace="RGB", min_width=width, min_height=height)
 
 
 def naive(data: bytes) -> np.ndarray:
