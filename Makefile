@@ -61,8 +61,9 @@ test-long: $(VENV)/.dev
 bench: $(VENV)/.dev $(MODEL)
 	$(BIN)/python tests/benchmarks/bench_ensemble.py --publish docs/results/bench-cpu.md $(BENCH_ARGS)
 
+BENCH_PREPROCESS_ARGS ?=          # e.g. --runs 3 --corpus FOLDER (a folder of JPEG/PNG images)
 bench-preprocess: $(VENV)/.dev
-	$(BIN)/python tests/benchmarks/bench_preprocess.py
+	$(BIN)/python tests/benchmarks/bench_preprocess.py $(BENCH_PREPROCESS_ARGS)
 
 # The benchmark's JPEGs and their perf_analyzer input data, for the GPU recipe (docs/benchmarks.md).
 bench-corpus: $(VENV)/.dev
