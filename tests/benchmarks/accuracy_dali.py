@@ -14,18 +14,20 @@ re-encoded 4x larger, and `--samples` photographs from scikit-image.
 
 from __future__ import annotations
 
-import argparse
 import sys
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-from accuracy_fast_path import CACHE, PATHS, upscaled
+from accuracy_fast_path import (
+    PATHS,
+    image_sets,
+    markdown,
+    parse_arguments,
+    percent,
+    publish,
+    trained_session,
+)
 
-from densenet_build.acquire import trained_test_model
-from densenet_build.samples import write_samples
-from densenet_client.cli.datasets import find_labelled
 from preprocess import ImageError, PreprocessConfig, Preprocessor
 from preprocess.dali import run_cpu
 
@@ -71,55 +73,28 @@ def measure(session, config: PreprocessConfig, images: list[bytes], labels: list
 
 
 def table(rows: dict[str, dict]) -> str:
-    def pct(row: dict, key: str) -> str:
-        return f"{row[key]:.1%}" if key in row else "n/a"
-
-    lines = [
-        "| images | n | top-1 agreement DALI vs fast | DALI vs exact | top-1 fast | top-1 DALI "
-        "| grey levels from fast: mean / p99 / max |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for name, row in rows.items():
-        lines.append(
-            f"| {name} | {row['images']} | {pct(row, 'agree_fast')} | {pct(row, 'agree_exact')} | "
-            f"{pct(row, 'top1_fast')} | {pct(row, 'top1_dali')} | "
-            f"{row['levels_mean']:.2f} / {row['levels_p99']:.0f} / {row['levels_max']:.0f} |"
-        )
-    return "\n".join(lines)
+    header = ["images", "n", "top-1 agreement DALI vs fast", "DALI vs exact", "top-1 fast", "top-1 DALI"]
+    keys = ["agree_fast", "agree_exact", "top1_fast", "top1_dali"]
+    return markdown(
+        [*header, "grey levels from fast: mean / p99 / max"],
+        [
+            [
+                name,
+                str(row["images"]),
+                *(percent(row, key).replace(" (unlabelled)", "") for key in keys),
+                f"{row['levels_mean']:.2f} / {row['levels_p99']:.0f} / {row['levels_max']:.0f}",
+            ]
+            for name, row in rows.items()
+        ],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("dataset", nargs="?", type=Path, help="labelled images (wnid file names or folders)")
-    parser.add_argument("--name", default="labelled set", help="what to call DATASET in the table")
-    parser.add_argument("--samples", type=int, default=100, help="scikit-image photographs (0: none)")
-    parser.add_argument("--output", type=Path, help="also write the table here")
-    args = parser.parse_args(argv)
-
-    model = trained_test_model(CACHE)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = ort.InferenceSession(str(model.path), options, providers=["CPUExecutionProvider"])
+    args = parse_arguments(argv, __doc__)
+    model, session = trained_session()
     config = PreprocessConfig.from_preset(model.preprocessing, decode_threads=1)
-    rows: dict[str, dict] = {}
-    if args.dataset:
-        labelled = find_labelled(args.dataset)
-        images = [path.read_bytes() for path, _ in labelled.items]
-        labels = [label for _, label in labelled.items]
-        rows[args.name] = measure(session, config, images, labels)
-        rows[f"{args.name}, re-encoded 4x larger"] = measure(
-            session, config, [upscaled(data) for data in images], labels
-        )
-    if args.samples:
-        with tempfile.TemporaryDirectory() as folder:
-            images = [path.read_bytes() for path in write_samples(folder, args.samples, seed=0)]
-        rows["scikit-image photographs (`densenet-build samples`)"] = measure(session, config, images, None)
-    text = table(rows)
-    print(text)
-    if args.output:
-        args.output.write_text(text + "\n")
+    rows = {name: measure(session, config, images, labels) for name, images, labels in image_sets(args)}
+    publish(table(rows), args.output)
     return 0
 
 

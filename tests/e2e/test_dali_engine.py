@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import tritonclient.http as httpclient
 from imagefactory import bad_images, cat_jpeg, encode, photo, sized_jpeg
 from inference import http_infer, reference_top_k, results
-from scratch import scratch_repository
-from servers import REPO_ROOT, serving
+from servers import serving_model
 from tritonclient.utils import InferenceServerException
 
 from preprocess import PreprocessConfig
@@ -38,19 +38,18 @@ def corrupt_huffman_table(data: bytes) -> bytes:
     return bytes(out)
 
 
-@pytest.fixture(scope="module")
-def dali_url(trained_model, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    workdir = tmp_path_factory.mktemp("dali")
-    repository = scratch_repository(
-        REPO_ROOT / "model_repository", workdir / "model_repository", trained_model
-    )
+def serve_dali_on_the_cpu(repository: Path) -> None:
+    """The launcher serves --model-config-name=cpu: the DALI config, on the CPU, under that name."""
     preprocess = repository / "preprocess"
     dali = (preprocess / "configs" / "dali.pbtxt").read_text()
     assert "kind: KIND_GPU" in dali
-    # The launcher serves --model-config-name=cpu: the DALI config, on the CPU, under that name.
     (preprocess / "configs" / "cpu.pbtxt").write_text(dali.replace("kind: KIND_GPU", "kind: KIND_CPU"))
-    with serving(repository, workdir) as triton:
-        yield f"127.0.0.1:{triton.options.http_port}"
+
+
+@pytest.fixture(scope="module")
+def dali_url(trained_model, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with serving_model(trained_model, tmp_path_factory.mktemp("dali"), edit=serve_dali_on_the_cpu) as url:
+        yield url
 
 
 @pytest.fixture

@@ -9,19 +9,9 @@ from __future__ import annotations
 
 import re
 
+import imagefactory as factory
 import numpy as np
 import pytest
-from imagefactory import (
-    bad_images,
-    cat_jpeg,
-    encode,
-    gradient,
-    mutated,
-    odd_images,
-    photo,
-    sized_jpeg,
-    with_exif_orientation,
-)
 from PIL import Image
 
 from preprocess import (
@@ -39,11 +29,11 @@ from preprocess.dali import DaliPreprocessor, check_supported, define_pipeline, 
 pytest.importorskip("nvidia.dali", reason="nvidia-dali is in requirements/dali.txt (make dev installs it)")
 
 PHOTOS = {
-    "cat-451x300": cat_jpeg(),
-    "coffee-500x375": sized_jpeg(500, 375),
-    "coffee-1920x1080": sized_jpeg(1920, 1080),
-    "rocket-png": encode(photo("rocket.jpg"), "PNG"),
-    "astronaut-portrait": sized_jpeg(300, 520, "astronaut.png"),
+    "cat-451x300": factory.cat_jpeg(),
+    "coffee-500x375": factory.sized_jpeg(500, 375),
+    "coffee-1920x1080": factory.sized_jpeg(1920, 1080),
+    "rocket-png": factory.encode(factory.photo("rocket.jpg"), "PNG"),
+    "astronaut-portrait": factory.sized_jpeg(300, 520, "astronaut.png"),
 }
 
 
@@ -117,18 +107,22 @@ def test_geometry_and_channels_follow_the_config(overrides):
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_exif_orientation_is_applied(orientation):
     config = PreprocessConfig(decode_threads=1)
-    data = with_exif_orientation(Image.fromarray(gradient(320, 200)), orientation)
+    data = factory.with_exif_orientation(Image.fromarray(factory.gradient(320, 200)), orientation)
     (ours,) = run_cpu(config, [data])
     (theirs,) = python_exact(config).process_batch([data])
     assert grey_levels(ours, theirs, config).max() <= 1.01
 
 
+def side_by_side(images: dict[str, bytes], python: Preprocessor):
+    """(name, DALI's result, the Python path's result) per image."""
+    config = python.config
+    ours = run_cpu(config, list(images.values()))
+    return zip(images, ours, python.process_batch(list(images.values())), strict=True)
+
+
 def test_odd_but_valid_images_decode_like_the_python_path():
     config = PreprocessConfig(decode_threads=1)
-    odd = odd_images()
-    results = run_cpu(config, list(odd.values()))
-    expected = python_exact(config).process_batch(list(odd.values()))
-    for name, ours, theirs in zip(odd, results, expected, strict=True):
+    for name, ours, theirs in side_by_side(factory.odd_images(), python_exact(config)):
         assert not isinstance(ours, ImageError), f"{name}: {ours}"
         # Transparent pixels: the Python path composites them over white, DALI keeps the colour
         # they hide (palette-transparent-png has a few such pixels; docs/preprocessing.md).
@@ -136,18 +130,16 @@ def test_odd_but_valid_images_decode_like_the_python_path():
 
 
 def test_the_hostile_corpus_is_refused_with_the_python_paths_messages():
-    config = PreprocessConfig(decode_threads=1)
-    bad = bad_images()
-    ours = run_cpu(config, list(bad.values()))
-    theirs = Preprocessor(config).process_batch(list(bad.values()))
-    for name, mine, python in zip(bad, ours, theirs, strict=True):
+    for name, mine, python in side_by_side(
+        factory.bad_images(), Preprocessor(PreprocessConfig(decode_threads=1))
+    ):
         assert isinstance(mine, ImageError), f"{name} was decoded"
         assert (type(mine), str(mine)) == (type(python), str(python)), name
 
 
 def test_good_and_bad_images_in_one_batch_each_get_their_own_result():
     config = PreprocessConfig(decode_threads=1)
-    bad = list(bad_images().values())
+    bad = list(factory.bad_images().values())
     good = [PHOTOS["cat-451x300"], PHOTOS["coffee-500x375"]]
     rows = [good[0], *bad, good[1]]
     results = run_cpu(config, rows)
@@ -181,7 +173,7 @@ def test_an_image_the_decoder_fails_on_fails_alone_and_the_pipeline_recovers():
 
 
 def test_an_unknown_marker_inside_the_scan_is_refused_as_pillow_refuses_it():
-    data = bytearray(cat_jpeg())
+    data = bytearray(factory.cat_jpeg())
     sos = data.find(b"\xff\xda")
     data[sos + 400 : sos + 402] = b"\xff\x4c"  # libjpeg: "Unsupported marker type 0x4c"
     config = PreprocessConfig(decode_threads=1)
@@ -197,13 +189,13 @@ def test_mutated_images_only_ever_give_pixels_or_an_image_error():
     and DALI refuses what the Python path refuses (measured 398 of 400 agree; DALI is stricter)."""
     config = PreprocessConfig(decode_threads=1, max_pixels=4_000_000)
     seeds = [
-        encode(Image.fromarray(gradient(64, 48)), "JPEG"),
-        encode(Image.fromarray(gradient(64, 48)), "JPEG", progressive=True),
-        encode(Image.fromarray(gradient(40, 30)), "PNG"),
-        cat_jpeg(),
+        factory.encode(Image.fromarray(factory.gradient(64, 48)), "JPEG"),
+        factory.encode(Image.fromarray(factory.gradient(64, 48)), "JPEG", progressive=True),
+        factory.encode(Image.fromarray(factory.gradient(40, 30)), "PNG"),
+        factory.cat_jpeg(),
     ]
     rng = np.random.default_rng(1)
-    rows = [mutated(seeds[i % len(seeds)], rng) for i in range(200)]
+    rows = [factory.mutated(seeds[i % len(seeds)], rng) for i in range(200)]
     preprocessor = DaliPreprocessor(config, max_batch_size=16)
     ours = preprocessor.process_batch(rows)
     theirs = Preprocessor(config).process_batch(rows)
@@ -243,7 +235,7 @@ def test_zero_padded_rows_decode_like_unpadded_ones():
 
 def test_the_batch_answers_per_request_span():
     config = PreprocessConfig(decode_threads=1)
-    bad = bad_images()["truncated-jpeg"]
+    bad = factory.bad_images()["truncated-jpeg"]
     batch = DaliPreprocessor(config, max_batch_size=8).process(
         [PHOTOS["cat-451x300"], bad, PHOTOS["cat-451x300"]]
     )
