@@ -30,7 +30,7 @@ from PIL import Image
 from .config import ChannelOrder, PreprocessConfig
 from .decode import ImageHeader, inspect_image, jpeg_markers_valid, strip_padding
 from .errors import ConfigError, CorruptImageError, ImageError
-from .pipeline import Batch, warm_up_images
+from .pipeline import Batch, Row, warm_up_images
 from .transform import source_box
 
 # Pillow's filters and the DALI interpolation that computes the same kind of filter when it
@@ -45,8 +45,6 @@ DALI_INTERPOLATIONS: dict[Image.Resampling, tuple[str, bool]] = {
 DALI_FORMATS = frozenset({"JPEG", "PNG", "BMP", "TIFF", "WEBP"})
 # The pipeline's inputs besides IMAGE: per image, each resize pass's output size and source box.
 PASS_INPUTS = ("WIDTH_SIZE", "WIDTH_START", "WIDTH_END", "HEIGHT_START", "HEIGHT_END")
-
-Row = bytes | np.ndarray
 
 
 def check_supported(config: PreprocessConfig) -> None:
@@ -101,11 +99,15 @@ def define_pipeline(
     ``gpu_operators`` overrides where the operators run (the GPU graph can then be serialized and
     inspected on a machine without a GPU; it cannot run there).
     """
-    import nvidia.dali.fn as fn
-    import nvidia.dali.types as types
-    from nvidia.dali import pipeline_def
-
     check_supported(config)
+    try:
+        import nvidia.dali.fn as fn
+        import nvidia.dali.types as types
+        from nvidia.dali import pipeline_def
+    except ImportError:
+        raise ConfigError(
+            "engine", "'dali' needs NVIDIA DALI installed where the model runs (requirements/dali.txt)"
+        ) from None
     on_gpu = device_id is not None if gpu_operators is None else gpu_operators
     device = "gpu" if on_gpu else "cpu"
     interpolation, antialias = DALI_INTERPOLATIONS[config.interpolation]
@@ -153,8 +155,9 @@ def define_pipeline(
         num_threads=max(1, num_threads),
         device_id=device_id,
         prefetch_queue_depth=1,  # a server runs one batch at a time: nothing to prefetch
-        exec_async=False,
-        exec_pipelined=False,
+        # The dynamic executor hands out outputs that DALI never reuses: a GPU batch can be passed
+        # on by DLPack while the next one runs.
+        exec_dynamic=True,
     )
 
 

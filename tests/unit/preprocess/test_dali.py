@@ -292,3 +292,11 @@ def test_the_gpu_graph_is_the_cpu_graph_with_only_the_devices_changed():
     assert [b"cpu" if t in (b"gpu", b"mixed") else t for t in gpu_tokens] == _tokens(cpu)
     for operator in (b"ExternalSource", b"decoders__Image", b"Resize", b"CropMirrorNormalize"):
         assert operator in gpu_tokens
+
+
+def test_without_dali_installed_the_engine_fails_the_load_saying_what_is_missing(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "nvidia.dali", None)  # import nvidia.dali now raises ImportError
+    with pytest.raises(ConfigError, match="'engine': 'dali' needs NVIDIA DALI"):
+        DaliPreprocessor(PreprocessConfig(engine=Engine.DALI), max_batch_size=1)
