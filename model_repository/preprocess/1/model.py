@@ -3,16 +3,16 @@
 import json
 from collections import Counter
 
-import numpy as np
 import triton_python_backend_utils as pb_utils
 
-from preprocess import ConfigError, ImageError, PreprocessConfig, Preprocessor
+from preprocess import ConfigError, Engine, ImageError, PreprocessConfig, Preprocessor
 from preprocess.config import DEFAULT_PRESET
 from preprocess.metrics import BackgroundWriter, Metrics
 from preprocess.quality import (
     BYTES_BUCKETS,
     PIXELS_BUCKETS,
     all_reasons,
+    input_sizes,
     preprocessing_labels,
     refusal_reason,
 )
@@ -62,7 +62,17 @@ class TritonPythonModel:
         dims = tuple(pb_utils.get_output_config_by_name(model_config, "PIXELS")["dims"])
         if dims != (3, *config.output_size):
             raise ConfigError("output_size", f"{config.output_size} does not match PIXELS dims {list(dims)}")
-        self._preprocessor = Preprocessor(config)
+        if config.engine is Engine.DALI:
+            from preprocess.dali import DaliPreprocessor  # only this engine needs nvidia-dali
+
+            on_gpu = args["model_instance_kind"] == "GPU"
+            self._preprocessor = DaliPreprocessor(
+                config,
+                max_batch_size=max(1, model_config["max_batch_size"]),
+                device_id=int(args["model_instance_device_id"]) if on_gpu else None,
+            )
+        else:
+            self._preprocessor = Preprocessor(config)
         self._preprocessor.warm_up()  # before READY: the first request pays no first-use costs
         preset = parameters.get("preset", DEFAULT_PRESET).strip()
         # Metric updates are round trips to the server: written off the request path.
@@ -80,14 +90,16 @@ class TritonPythonModel:
             images = images.reshape(len(images), -1) if images.ndim != 2 else images
             spans.append((len(rows), len(images)))
             rows.extend(images)
-        results, sizes = self._preprocessor.process_batch_measured(rows)
+        batch = self._preprocessor.process(rows)
         if self._metrics is not None:
-            self._metrics.submit(([refusal_reason(r) for r in results if isinstance(r, ImageError)], sizes))
+            # The Python engine measures the sizes while decoding; DALI's are measured here.
+            sizes = batch.sizes if batch.sizes is not None else input_sizes(rows, batch.results)
+            reasons = [refusal_reason(r) for r in batch.results if isinstance(r, ImageError)]
+            self._metrics.submit((reasons, sizes))
 
         responses = []
         for start, count in spans:
-            mine = results[start : start + count]
-            failed = [(i, r) for i, r in enumerate(mine) if isinstance(r, ImageError)]
+            failed = batch.errors(start, count)
             if count == 0:
                 error = pb_utils.TritonError("the request holds no image", pb_utils.TritonError.INVALID_ARG)
                 responses.append(pb_utils.InferenceResponse(error=error))
@@ -97,8 +109,14 @@ class TritonPythonModel:
                 error = pb_utils.TritonError(f"{where}{problem}", pb_utils.TritonError.INVALID_ARG)
                 responses.append(pb_utils.InferenceResponse(error=error))
             else:
-                pixels = pb_utils.Tensor("PIXELS", np.stack(mine))
-                responses.append(pb_utils.InferenceResponse(output_tensors=[pixels]))
+                pixels = batch.pixels(start, count)
+                # A GPU pipeline's pixels stay on the GPU (DLPack) on their way to TensorRT.
+                tensor = (
+                    pb_utils.Tensor("PIXELS", pixels)
+                    if batch.on_host
+                    else pb_utils.Tensor.from_dlpack("PIXELS", pixels)
+                )
+                responses.append(pb_utils.InferenceResponse(output_tensors=[tensor]))
         return responses
 
     def finalize(self):
