@@ -266,3 +266,40 @@ def test_the_client_prints_the_summary(quality_server):
     assert "low confidence" in completed.stdout
     assert "seeded-random" in completed.stdout
     assert "drift score" in completed.stdout
+
+
+def test_the_dali_engine_counts_the_same(seeded_onnx, tmp_path_factory):
+    """preprocess with engine dali (on DALI's CPU operators): the same input metrics, exactly."""
+    pytest.importorskip(
+        "nvidia.dali", reason="nvidia-dali is in requirements/dali.txt (make dev installs it)"
+    )
+    workdir = tmp_path_factory.mktemp("quality-dali")
+    repository = scratch_repository(REPO_ROOT / "model_repository", workdir / "model_repository", seeded_onnx)
+    preprocess = repository / "preprocess"
+    dali = (preprocess / "configs" / "dali.pbtxt").read_text().replace("kind: KIND_GPU", "kind: KIND_CPU")
+    (preprocess / "configs" / "cpu.pbtxt").write_text(dali)  # the launcher serves --model-config-name=cpu
+    good = [encode(photo(name), "JPEG") for name in PHOTOS[:2]]
+    refused = {"format": bad_images()["gif"], "too_many_pixels": bad_images()["png-bomb"]}
+    with serving(repository, workdir) as triton:
+        url = f"127.0.0.1:{triton.options.metrics_port}"
+        with httpclient.InferenceServerClient(
+            f"127.0.0.1:{triton.options.http_port}", network_timeout=120
+        ) as client:
+            answers = [answer(client, image) for image in good]
+            for image in refused.values():
+                with pytest.raises(InferenceServerException):
+                    http_infer(client, [image])
+
+        def counted(samples):
+            assert value(samples, "densenet_top1_probability_count") == len(answers)
+            sizes = [len(image) for image in [*good, *refused.values()]]
+            assert buckets(samples, "densenet_image_bytes") == expected_buckets(sizes, BYTES_BUCKETS)
+            pixels = [photo_size(image) for image in good]
+            assert buckets(samples, "densenet_image_pixels") == expected_buckets(pixels, PIXELS_BUCKETS)
+            for reason in ("empty", "too_large", "format", "too_many_pixels", "corrupt", "other"):
+                expected = 1 if reason in refused else 0
+                assert value(samples, "densenet_images_refused_total", reason=reason) == expected, reason
+
+        samples = settled(url, counted)
+    (preprocessing,) = samples["densenet_preprocessing_info"]
+    assert dict(preprocessing)["preset"] == "densenet_caffe"
