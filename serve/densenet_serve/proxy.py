@@ -5,7 +5,10 @@ ships a server) and one request crashes it (CVE-2025-23310/23311: a body of mill
 chunks; a JSON body nested ~50,000 arrays deep). So whatever listens beyond loopback is nginx,
 configured by :func:`nginx_config` from ``nginx.conf.template``: it de-chunks and caps bodies,
 refuses compressed ones, caps the JSON Triton would parse, times out slow clients, terminates TLS
-for HTTP and gRPC, keeps the shared-memory APIs closed and logs every request.
+for HTTP and gRPC, passes only an allow-list of APIs (the admin APIs only with the admin token,
+checked by nginx; the shared-memory APIs never), optionally requires client API keys, limits
+each client's request rate and concurrency, answers "server busy" with 503 and Retry-After, and
+logs every request.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .core import ADMIN_HEADER, GRPC_ADMIN_HEADER, check_admin_token
 from .errors import ServerExitedError, ServerSetupError, ServerTimeoutError
-from .server import die_with_parent, stop_group
+from .server import MODELS, die_with_parent, stop_group
 
 TEMPLATE = Path(__file__).with_name("nginx.conf.template")
 MiB = 1 << 20
@@ -39,6 +43,15 @@ MAX_BODY_BYTES = MAX_IMAGE_BYTES + MiB
 MAX_JSON_BYTES = 16 * 1024
 NGINX_SEARCH_PATH = ("/usr/sbin", "/usr/local/sbin", "/usr/local/nginx/sbin")
 _FIELD = re.compile(r"\{\{(\w+)\}\}")
+# Per-client limits (a client: its address and API key). Defaults far above what one ordinary
+# client sends (the SDK keeps at most 4 requests in flight; a CPU host serves ~25 images/s), so
+# only floods are refused: beyond them, 429 with Retry-After.
+RATE_LIMIT_PER_S = 500
+RATE_LIMIT_BURST = 1000
+CONNECTION_LIMIT = 64
+RETRY_AFTER_S = 1
+# The same character set as the admin token: nothing that could end a quoted nginx string.
+API_KEY = re.compile(r"[A-Za-z0-9._~+/-]{16,}")
 
 
 def is_loopback(host: str) -> bool:
@@ -101,6 +114,35 @@ class ProxyConfig:
     triton_host: str = "127.0.0.1"
     # Started as root, nginx runs its workers as this "user group" (only root may name one).
     worker_user: str = ""
+    served_models: tuple[str, ...] = MODELS
+    # The files the maps of the admin token and of the API keys include (see admin_token_map and
+    # api_keys_map); default: in the prefix, written by NginxProxy.start.
+    admin_token_map: Path | None = None
+    api_keys_map: Path | None = None
+    rate_limit_per_s: int = RATE_LIMIT_PER_S  # 0: off
+    rate_limit_burst: int = RATE_LIMIT_BURST
+    connection_limit: int = CONNECTION_LIMIT  # requests in progress per client; 0: off
+    retry_after_s: int = RETRY_AFTER_S
+
+    @property
+    def admin_token_map_path(self) -> Path:
+        return self.admin_token_map or Path(self.prefix) / "admin-token.map"
+
+    @property
+    def api_keys_map_path(self) -> Path:
+        return self.api_keys_map or Path(self.prefix) / "api-keys.map"
+
+    def limits(self) -> str:
+        """The per-client limits in words (the banner's line)."""
+        rate = (
+            f"{self.rate_limit_per_s} requests/s (bursts of {self.rate_limit_burst} more)"
+            if self.rate_limit_per_s
+            else "no request-rate limit"
+        )
+        connections = (
+            f"{self.connection_limit} requests in progress" if self.connection_limit else "no concurrency limit"
+        )
+        return f"{rate}, {connections} per client"
 
     @property
     def probe_host(self) -> str:
@@ -112,18 +154,37 @@ def nginx_config(config: ProxyConfig, template: str | None = None) -> str:
     """The nginx configuration for ``config`` (pure: the template's fields filled in)."""
     if config.max_json_bytes >= config.max_body_bytes:
         raise ValueError("the JSON limit must be below the body limit")
+    for name in ("rate_limit_per_s", "rate_limit_burst", "connection_limit", "retry_after_s"):
+        if getattr(config, name) < 0:
+            raise ValueError(f"{name} must be >= 0")
+    for model in config.served_models:
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", model):
+            raise ValueError(f"model name {model!r}: only letters, digits, '_' and '-'")
     fields = {key: str(value) for key, value in asdict(config).items()}
     fields |= {
         "user": f"user {config.worker_user};" if config.worker_user else "",
         "listen_http": listen_address(config.host, config.https_port),
         "listen_grpc": listen_address(config.host, config.grpc_port),
         "json_header_length_pattern": at_most_pattern(config.max_json_bytes),
+        "served_models": "|".join(config.served_models),
+        "admin_header": ADMIN_HEADER,
+        "admin_header_variable": ADMIN_HEADER.replace("-", "_"),
+        "grpc_admin_header_variable": GRPC_ADMIN_HEADER.replace("-", "_"),
+        "admin_token_map": str(config.admin_token_map_path),
+        "api_keys_map": str(config.api_keys_map_path),
+        # An empty key is not counted by nginx: that is how a limit is off.
+        "rate_limit_key": '"$binary_remote_addr$api_client"' if config.rate_limit_per_s else '""',
+        "rate_limit_per_s": str(config.rate_limit_per_s or 1),
+        "connection_limit_key": '"$binary_remote_addr$api_client"' if config.connection_limit else '""',
+        "connection_limit": str(config.connection_limit or 1),
     }
     for key, value in fields.items():
         if re.search(r"[\s;{}'\"]", value) and key not in (
             "json_header_length_pattern",
             "user",
             "worker_user",
+            "rate_limit_key",
+            "connection_limit_key",
         ):
             raise ValueError(f"{key} {value!r}: spaces, quotes, braces and ';' cannot go into nginx.conf")
     text = TEMPLATE.read_text() if template is None else template
@@ -134,6 +195,57 @@ def nginx_config(config: ProxyConfig, template: str | None = None) -> str:
         return fields[match[1]]
 
     return _FIELD.sub(fill, text)
+
+
+def _exact(value: str) -> str:
+    """A case-sensitive nginx map regex matching exactly ``value`` (map strings ignore case)."""
+    return '"~^' + re.sub(r"([.+])", r"\\\1", value) + '$"'
+
+
+def admin_token_map(token: str) -> str:
+    """The map entries (nginx syntax) that let the admin APIs pass with exactly ``token``."""
+    return f"{_exact(check_admin_token(token))} 1;\n"
+
+
+def check_api_key(key: str) -> str:
+    if not API_KEY.fullmatch(key):
+        raise ServerSetupError(
+            "an API key must be at least 16 characters of A-Z a-z 0-9 . _ ~ + / - "
+            "(e.g. `openssl rand -hex 32`)"
+        )
+    return key
+
+
+def api_keys_map(keys: list[str] | None) -> str:
+    """The map entries (nginx syntax) naming the client of each "Bearer KEY"; None: keys are off.
+
+    A client is named by its key's position in the file (never the key: it goes into no log).
+    """
+    if keys is None:
+        return 'default "-";\n'
+    lines = ['default "";']
+    lines += [f'{_exact("Bearer " + check_api_key(key))} "key{number}";' for number, key in enumerate(keys, 1)]
+    return "\n".join(lines) + "\n"
+
+
+def read_api_keys(path: Path) -> list[str]:
+    """The keys in ``path``: one a line; blank lines and lines starting with '#' are skipped."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ServerSetupError(f"cannot read the API key file {path}: {error.__class__.__name__}") from None
+    keys = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            keys.append(check_api_key(line))
+        except ServerSetupError as error:
+            raise ServerSetupError(f"{path}, line {number}: {error}") from None
+    if not keys:
+        raise ServerSetupError(f"{path} holds no API key (one a line; '#' starts a comment)")
+    return keys
 
 
 def unprivileged_workers() -> str:
@@ -168,10 +280,39 @@ class NginxProxy:
     Use as a context manager, or ``start`` / ``wait_listening`` / ``stop``.
     """
 
-    def __init__(self, config: ProxyConfig, nginx: str) -> None:
+    def __init__(
+        self,
+        config: ProxyConfig,
+        nginx: str,
+        admin_token: str,
+        api_key_file: Path | None = None,
+    ) -> None:
+        """``api_key_file``: inference needs one of its keys (re-read by ``reload``); None: no keys."""
         self.config = config
         self.nginx = nginx
         self.process: subprocess.Popen[bytes] | None = None
+        self._admin_token = admin_token
+        self.api_key_file = api_key_file
+        self.api_keys = 0  # how many keys the running nginx knows
+
+    def write_maps(self) -> None:
+        """The admin token's and the API keys' map files (private: the prefix is 0700/0711)."""
+        keys = read_api_keys(self.api_key_file) if self.api_key_file is not None else None
+        for path, text in (
+            (self.config.admin_token_map_path, admin_token_map(self._admin_token)),
+            (self.config.api_keys_map_path, api_keys_map(keys)),
+        ):
+            partial = path.with_suffix(".part")
+            partial.touch(mode=0o600)
+            partial.write_text(text)
+            partial.replace(path)
+        self.api_keys = len(keys or [])
+
+    def reload(self) -> None:
+        """Re-read the API key file and have nginx take the new keys (SIGHUP: a graceful reload)."""
+        assert self.process is not None, "start() first"
+        self.write_maps()
+        self.process.send_signal(signal.SIGHUP)
 
     @property
     def config_path(self) -> Path:
@@ -201,6 +342,7 @@ class NginxProxy:
             if worker is not None:
                 os.chown(prefix / temp, worker.pw_uid, worker.pw_gid)
         self.config_path.write_text(nginx_config(self.config))
+        self.write_maps()
         test = subprocess.run(self._argv("-t", "-q"), capture_output=True, text=True, timeout=60, check=False)
         if test.returncode != 0:
             raise ServerSetupError(f"nginx refused its configuration:\n{test.stderr.strip()}")
