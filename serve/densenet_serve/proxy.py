@@ -140,7 +140,9 @@ class ProxyConfig:
             else "no request-rate limit"
         )
         connections = (
-            f"{self.connection_limit} requests in progress" if self.connection_limit else "no concurrency limit"
+            f"{self.connection_limit} requests in progress"
+            if self.connection_limit
+            else "no concurrency limit"
         )
         return f"{rate}, {connections} per client"
 
@@ -224,7 +226,9 @@ def api_keys_map(keys: list[str] | None) -> str:
     if keys is None:
         return 'default "-";\n'
     lines = ['default "";']
-    lines += [f'{_exact("Bearer " + check_api_key(key))} "key{number}";' for number, key in enumerate(keys, 1)]
+    lines += [
+        f'{_exact("Bearer " + check_api_key(key))} "key{number}";' for number, key in enumerate(keys, 1)
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -310,9 +314,9 @@ class NginxProxy:
 
     def reload(self) -> None:
         """Re-read the API key file and have nginx take the new keys (SIGHUP: a graceful reload)."""
-        assert self.process is not None, "start() first"
         self.write_maps()
-        self.process.send_signal(signal.SIGHUP)
+        if self.process is not None and self.process.poll() is None:  # else start() reads them
+            self.process.send_signal(signal.SIGHUP)
 
     @property
     def config_path(self) -> Path:

@@ -20,9 +20,9 @@ from densenet_serve.proxy import (
     api_keys_map,
     at_most_pattern,
     find_nginx,
-    read_api_keys,
     is_loopback,
     nginx_config,
+    read_api_keys,
 )
 from densenet_serve.tls import fingerprint, self_signed, subject_alt_names
 
