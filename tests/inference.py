@@ -22,7 +22,13 @@ def image_rows(images: Sequence[bytes]) -> np.ndarray:
     return rows
 
 
-def http_infer(client, images: Sequence[bytes], top_k: int | None = None, model: str = "densenet_ensemble"):
+def http_infer(
+    client,
+    images: Sequence[bytes],
+    top_k: int | None = None,
+    model: str = "densenet_ensemble",
+    headers: dict[str, str] | None = None,
+):
     import tritonclient.http as httpclient
 
     rows = image_rows(images)
@@ -32,7 +38,7 @@ def http_infer(client, images: Sequence[bytes], top_k: int | None = None, model:
         httpclient.InferRequestedOutput(n, binary_data=True) for n in ("LABELS", "SCORES", "CLASS_IDS")
     ]
     parameters = {"top_k": top_k} if top_k is not None else None
-    return client.infer(model, [tensor], outputs=outputs, parameters=parameters)
+    return client.infer(model, [tensor], outputs=outputs, parameters=parameters, headers=headers)
 
 
 def grpc_infer(client, images: Sequence[bytes], top_k: int | None = None):
