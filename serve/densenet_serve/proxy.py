@@ -252,6 +252,14 @@ def read_api_keys(path: Path) -> list[str]:
     return keys
 
 
+def write_private(path: Path, text: str) -> None:
+    """``text`` into ``path``, readable by its owner only, replaced at once (never half-written)."""
+    partial = path.with_suffix(".part")
+    partial.touch(mode=0o600)
+    partial.write_text(text)
+    partial.replace(path)
+
+
 def unprivileged_workers() -> str:
     """The ``user`` nginx's workers take when the launcher runs as root ("" otherwise)."""
     if os.geteuid() != 0:
@@ -302,14 +310,8 @@ class NginxProxy:
     def write_maps(self) -> None:
         """The admin token's and the API keys' map files (private: the prefix is 0700/0711)."""
         keys = read_api_keys(self.api_key_file) if self.api_key_file is not None else None
-        for path, text in (
-            (self.config.admin_token_map_path, admin_token_map(self._admin_token)),
-            (self.config.api_keys_map_path, api_keys_map(keys)),
-        ):
-            partial = path.with_suffix(".part")
-            partial.touch(mode=0o600)
-            partial.write_text(text)
-            partial.replace(path)
+        write_private(self.config.admin_token_map_path, admin_token_map(self._admin_token))
+        write_private(self.config.api_keys_map_path, api_keys_map(keys))
         self.api_keys = len(keys or [])
 
     def reload(self) -> None:
@@ -398,7 +400,8 @@ def private_prefix():
 
 # The same edge in production (docker/): nginx's official image in front of the NGC tritonserver,
 # on 8443 (HTTPS) and 8444 (gRPC over TLS). `python -m densenet_serve.proxy compose|kubernetes`
-# writes these files; tests/deploy checks that the committed ones are exactly that.
+# writes these files; tests/deploy checks that the committed ones are exactly that. The admin
+# token's and the API keys' maps are secrets there, written by `python -m densenet_serve.proxy maps`.
 DEPLOYMENTS = {
     # A container of its own on the compose network; the root master names the image's `nginx` user.
     "compose": ProxyConfig(
@@ -406,6 +409,8 @@ DEPLOYMENTS = {
         triton_http_port=8000, triton_grpc_port=8001,
         certificate=Path("/run/secrets/tls_certificate"), private_key=Path("/run/secrets/tls_key"),
         prefix=Path("/tmp"), workers="auto", worker_user="nginx nginx",
+        admin_token_map=Path("/run/secrets/edge_admin_token_map"),
+        api_keys_map=Path("/run/secrets/edge_api_keys_map"),
     ),
     # A sidecar in the Triton pod (Triton on the pod's loopback), running as the pod's user.
     "kubernetes": ProxyConfig(
@@ -413,13 +418,54 @@ DEPLOYMENTS = {
         triton_http_port=8000, triton_grpc_port=8001,
         certificate=Path("/etc/nginx/tls/tls.crt"), private_key=Path("/etc/nginx/tls/tls.key"),
         prefix=Path("/tmp"), workers="auto",
+        admin_token_map=Path("/etc/nginx/edge/admin-token.map"),
+        api_keys_map=Path("/etc/nginx/edge/api-keys.map"),
     ),
 }  # fmt: skip
+MAP_FILES = ("admin-token.map", "api-keys.map")
+
+
+def write_map_files(directory: Path, admin_token: str, api_key_file: Path | None) -> list[Path]:
+    """The two map files of a deployment's edge (its secrets), from the token and the key file."""
+    keys = read_api_keys(api_key_file) if api_key_file is not None else None
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    written = []
+    for name, text in zip(MAP_FILES, (admin_token_map(admin_token), api_keys_map(keys)), strict=True):
+        write_private(directory / name, text)
+        written.append(directory / name)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(
+        prog="python -m densenet_serve.proxy",
+        description="The production edge's files: its nginx.conf (compose|kubernetes, to standard "
+        "output), or its secrets (maps DIR: admin-token.map from $TRITON_ADMIN_TOKEN, api-keys.map "
+        "from --api-key-file, keys off without it).",
+    )
+    parser.add_argument("what", choices=[*DEPLOYMENTS, "maps"])
+    parser.add_argument("directory", nargs="?", type=Path, help="maps: where to write them")
+    parser.add_argument("--api-key-file", type=Path, help="maps: the client keys, one a line")
+    args = parser.parse_args(argv)
+    if args.what != "maps":
+        sys.stdout.write(nginx_config(DEPLOYMENTS[args.what]))
+        return 0
+    if args.directory is None:
+        parser.error("maps needs the directory to write them to")
+    token = os.environ.get("TRITON_ADMIN_TOKEN", "")
+    try:
+        if not token:
+            raise ServerSetupError("set TRITON_ADMIN_TOKEN (the same token tritonserver gets)")
+        for path in write_map_files(args.directory, token, args.api_key_file):
+            print(f"wrote {path}")
+    except ServerSetupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":
-    import sys
-
-    if len(sys.argv) != 2 or sys.argv[1] not in DEPLOYMENTS:
-        sys.exit(f"usage: python -m densenet_serve.proxy {{{'|'.join(DEPLOYMENTS)}}} > nginx.conf")
-    sys.stdout.write(nginx_config(DEPLOYMENTS[sys.argv[1]]))
+    raise SystemExit(main())

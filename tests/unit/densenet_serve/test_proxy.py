@@ -220,3 +220,19 @@ def test_only_the_served_models_are_on_the_allow_list(tmp_path):
     assert "location ~ ^/v2/models/(a_model|b)(/versions/[0-9]+)?/infer$ {" in text
     with pytest.raises(ValueError, match="model name"):
         nginx_config(config(tmp_path, served_models=("a|.*",)))
+
+
+def test_the_production_maps_are_written_private_from_the_token_and_the_key_file(
+    tmp_path, monkeypatch, capsys
+):
+    keys = tmp_path / "keys"
+    keys.write_text("a-client-key-0123456789\n")
+    monkeypatch.setenv("TRITON_ADMIN_TOKEN", "an-admin-token-0123456789")
+    assert proxy.main(["maps", str(tmp_path / "edge"), "--api-key-file", str(keys)]) == 0
+    assert (tmp_path / "edge" / "admin-token.map").read_text() == admin_token_map("an-admin-token-0123456789")
+    assert (tmp_path / "edge" / "api-keys.map").read_text() == api_keys_map(["a-client-key-0123456789"])
+    assert all(path.stat().st_mode & 0o077 == 0 for path in (tmp_path / "edge").iterdir())
+    assert "a-client-key" not in capsys.readouterr().out
+    monkeypatch.delenv("TRITON_ADMIN_TOKEN")
+    assert proxy.main(["maps", str(tmp_path / "other")]) == 2
+    assert "set TRITON_ADMIN_TOKEN" in capsys.readouterr().err
