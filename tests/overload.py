@@ -14,7 +14,6 @@ import statistics
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import processes
 
@@ -108,16 +107,7 @@ def summary(outcomes: list[Outcome], seconds: float) -> dict[str, float]:
 
 def server_rss(server_pid: int) -> int:
     """Resident bytes of tritonserver and every process under it (the python-backend stubs)."""
-    total = 0
-    for pid in [server_pid, *processes.descendants(server_pid)]:
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1]) * 1024
-    return total
+    return processes.tree_rss(server_pid)
 
 
 def instances(config_text: str) -> int:

@@ -29,13 +29,17 @@ WATCHDOG_FAILURES = 3
 WATCHDOG_BUSY_CHECKS = 30
 
 
-def check_admin_token(token: str) -> str:
-    if not ADMIN_TOKEN.fullmatch(token):
+def check_secret(value: str, what: str = "the admin token") -> str:
+    """``value`` if it is a usable token or API key (``what`` names it in the error)."""
+    if not ADMIN_TOKEN.fullmatch(value):
         raise ServerSetupError(
-            "the admin token must be at least 16 characters of A-Z a-z 0-9 . _ ~ + / - "
-            "(e.g. `openssl rand -hex 32`)"
+            f"{what} must be at least 16 characters of A-Z a-z 0-9 . _ ~ + / - (e.g. `openssl rand -hex 32`)"
         )
-    return token
+    return value
+
+
+def check_admin_token(token: str) -> str:
+    return check_secret(token, "the admin token")
 
 
 def tritonserver_flags(model_repository: str | Path, admin_token: str, exit_timeout_s: int) -> list[str]:
