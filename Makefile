@@ -30,7 +30,7 @@ $(VENV)/.serve: $(BIN)/python requirements/serve.txt requirements/constraints.tx
 	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $@
 
-$(VENV)/.dev: $(VENV)/.serve requirements/dev.txt requirements/engine.txt
+$(VENV)/.dev: $(VENV)/.serve requirements/dev.txt requirements/engine.txt requirements/dali.txt
 	$(BIN)/pip install --quiet -c requirements/constraints.txt -r requirements/dev.txt
 	@touch $@
 
@@ -64,8 +64,9 @@ test-long: $(VENV)/.dev
 bench: $(VENV)/.dev $(MODEL)
 	$(BIN)/python tests/benchmarks/bench_ensemble.py --publish docs/results/bench-cpu.md $(BENCH_ARGS)
 
+BENCH_PREPROCESS_ARGS ?=          # e.g. --runs 3 --corpus FOLDER (a folder of JPEG/PNG images)
 bench-preprocess: $(VENV)/.dev
-	$(BIN)/python tests/benchmarks/bench_preprocess.py
+	$(BIN)/python tests/benchmarks/bench_preprocess.py $(BENCH_PREPROCESS_ARGS)
 
 # The benchmark's JPEGs and their perf_analyzer input data, for the GPU recipe (docs/benchmarks.md).
 bench-corpus: $(VENV)/.dev

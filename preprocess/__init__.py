@@ -4,7 +4,7 @@ Pure numpy/Pillow; never imports Triton. The ``preprocess`` model's ``model.py``
 around :class:`Preprocessor`.
 """
 
-from .config import ChannelOrder, PreprocessConfig, ResamplingMode, ResizeMode
+from .config import ChannelOrder, Engine, PreprocessConfig, ResamplingMode, ResizeMode
 from .decode import decode_image, sniff_format, strip_padding
 from .errors import (
     ConfigError,
@@ -16,14 +16,16 @@ from .errors import (
     PreprocessError,
     TooManyPixelsError,
 )
-from .pipeline import Preprocessor
+from .pipeline import Batch, Preprocessor
 from .transform import Normalizer, resize
 
 __all__ = [
+    "Batch",
     "ChannelOrder",
     "ConfigError",
     "CorruptImageError",
     "EmptyImageError",
+    "Engine",
     "FormatNotAllowedError",
     "ImageError",
     "ImageTooLargeError",

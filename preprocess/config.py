@@ -30,8 +30,15 @@ class ResamplingMode(str, Enum):
     # Pillow decodes the whole image, resizes all of it, then crops: what image_client computes.
     EXACT = "exact"
     # JPEGs decoded by libjpeg-turbo straight at a reduced DCT scale, then only the region that
-    # survives the crop is resized (OpenCV for bilinear). Differs from exact by a few grey levels.
+    # survives the crop is resized (Pillow's filter on that box). Differs from exact by a few grey levels.
     FAST = "fast"
+
+
+class Engine(str, Enum):
+    """What runs decode, resize and normalization."""
+
+    PYTHON = "python"  # Pillow/libjpeg-turbo on the model's CPU threads (preprocess.pipeline)
+    DALI = "dali"  # an NVIDIA DALI pipeline: nvJPEG on the GPU, DALI's CPU operators elsewhere
 
 
 class ChannelOrder(str, Enum):
@@ -144,6 +151,7 @@ class PreprocessConfig:
     decode_threads: int = 0  # 0: one per CPU available to the process
     jpeg_draft: bool = True
     resampling_mode: ResamplingMode = PRESETS[DEFAULT_PRESET].resampling_mode
+    engine: Engine = Engine.PYTHON
 
     @property
     def threads(self) -> int:
@@ -206,6 +214,7 @@ class PreprocessConfig:
             decode_threads=_int("decode_threads", p.get("decode_threads", "0"), minimum=0),
             jpeg_draft=_bool("jpeg_draft", p.get("jpeg_draft", str(preset.jpeg_draft))),
             resampling_mode=resampling_mode,
+            engine=_enum("engine", p.get("engine", Engine.PYTHON.value).lower(), Engine),
         )
 
     @classmethod
@@ -228,7 +237,7 @@ class PreprocessConfig:
     def mismatches(self, preset_name: str) -> list[str]:
         """How this config differs from a preset in what reaches the model, as readable lines.
 
-        Limits, threads and the decoder's speed options do not change what the model sees, so
+        Limits, threads, the engine and the decoder's speed options do not change what the model sees, so
         they are not compared.
         """
         if preset_name not in PRESETS:
@@ -279,6 +288,7 @@ _KNOWN_PARAMETERS = frozenset(
         "decode_threads",
         "jpeg_draft",
         "resampling_mode",
+        "engine",
     }
 )
 
@@ -331,7 +341,7 @@ def _bool(name: str, value: str) -> bool:
     raise ConfigError(name, f"'{value}' is not a boolean (true/false)")
 
 
-def _enum(name: str, value: str, enum: type[ResizeMode] | type[ChannelOrder]):  # type: ignore[no-untyped-def]
+def _enum(name: str, value: str, enum: type[ResizeMode] | type[ChannelOrder] | type[Engine]):  # type: ignore[no-untyped-def]
     try:
         return enum(value)
     except ValueError:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import simplejpeg
@@ -94,6 +95,25 @@ def jpeg_has_end_marker(data: bytes) -> bool:
     return False
 
 
+# What may follow 0xFF once the first scan has started: stuffing, fill, restarts, and the markers
+# libjpeg reads between scans. Anything else is libjpeg's fatal "unsupported marker" error.
+_SCAN_FOLLOWERS = np.zeros(256, dtype=bool)
+_SCAN_FOLLOWERS[[0x00, 0xFF, *range(0xD0, 0xD8), 0xC4, 0xCC, 0xD9, 0xDA, 0xDB, 0xDC, 0xDD, 0xFE]] = True
+_SCAN_FOLLOWERS[0xE0:0xF0] = True
+
+
+def jpeg_markers_valid(data: bytes) -> bool:
+    """False when the data after the first scan holds a marker libjpeg refuses (0xFF, then a byte
+    that is neither stuffing, a restart nor an inter-scan marker): what Pillow fails on and a
+    lenient decoder skips. Linear and vectorised: ~0.1 ms per MB."""
+    for marker, pos, length in _jpeg_segments(data):
+        if marker == 0xDA:
+            scan = np.frombuffer(data, dtype=np.uint8, offset=pos + 2 + length)
+            followers = scan[1:][scan[:-1] == 0xFF]
+            return bool(_SCAN_FOLLOWERS[followers].all())
+    return True
+
+
 def declared_size(data: bytes, fmt: str) -> tuple[int, int] | None:
     """(width, height) from a JPEG SOF or PNG IHDR header, read without decoding anything."""
     if fmt == "PNG" and len(data) >= 24 and data[12:16] == b"IHDR":
@@ -119,7 +139,11 @@ def decode_image(data: bytes, config: PreprocessConfig, draft_size: tuple[int, i
 
 
 def decode_scaled(data: bytes, config: PreprocessConfig, draft_size: tuple[int, int] | None) -> Image.Image:
-    """Like :func:`decode_image`, with plain JPEGs decoded by libjpeg-turbo (RGBX: no copy to Pillow).
+    """Like :func:`decode_image`, with plain JPEGs decoded by libjpeg-turbo.
+
+    Decoded as packed RGB and handed to Pillow with ``frombuffer``: Pillow's resize then reads its
+    own 4-byte layout, and the whole decode + resize of a 500x375 JPEG measured 20 % faster than
+    decoding RGBX into a shared buffer (3.0 against 3.7 ms), with bit-identical output.
 
     The fast decoder sees only what Pillow accepted up to the first scan (the same checks, the same
     header parser, the same EXIF reading) and only upright RGB or grayscale JPEGs. Whatever it
@@ -132,8 +156,33 @@ def decode_scaled(data: bytes, config: PreprocessConfig, draft_size: tuple[int, 
         pixels = _decode_jpeg_scaled(data, image.size, draft_size)
         if pixels is not None:
             height, width = pixels.shape[:2]
-            return Image.frombuffer("RGBX", (width, height), pixels, "raw", "RGBX", 0, 1)
+            return Image.frombuffer("RGB", (width, height), pixels, "raw", "RGB", 0, 1)
     return _load(image, fmt, orientation, draft_size)
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    """What the checks learned of an image before any pixel was decoded."""
+
+    format: str
+    width: int  # as displayed: after the EXIF orientation
+    height: int
+    orientation: int
+    mode: str  # Pillow's mode of the stored pixels
+
+
+def inspect_image(data: bytes, config: PreprocessConfig) -> ImageHeader:
+    """Every check :func:`decode_image` makes before decoding pixels, for decoders that check nothing.
+
+    Limits, format, truncation and the pixel count from the header (Pillow's parser: no pixel is
+    decoded); raises the same :class:`ImageError` with the same message as the Python path.
+    """
+    fmt = check_encoded(data, config)
+    image, orientation = _open(data, fmt, config)
+    width, height = image.size
+    if orientation in _TRANSPOSED_ORIENTATIONS:
+        width, height = height, width
+    return ImageHeader(fmt, width, height, orientation, image.mode)
 
 
 def dct_scale(size: tuple[int, int], draft_size: tuple[int, int] | None) -> int:
@@ -156,7 +205,7 @@ def _decode_jpeg_scaled(
         # strict: any libjpeg warning (corrupt data, premature end...) is an error, left to Pillow.
         return simplejpeg.decode_jpeg(
             data,
-            colorspace="RGBX",
+            colorspace="RGB",
             min_width=-(-size[0] // scale),
             min_height=-(-size[1] // scale),
             strict=True,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -15,6 +17,28 @@ from .errors import ImageError
 from .transform import Normalizer, draft_size, resize, resize_region
 
 Row = bytes | np.ndarray
+
+
+@dataclass
+class Batch:
+    """One pass over the rows of a model execution: per row, its pixels or the error that refused it.
+
+    ``model.py`` answers each request from its span of rows: :meth:`errors` to refuse it, else
+    :meth:`pixels`, host memory (numpy) or, for a GPU pipeline, a DLPack tensor on the GPU.
+    """
+
+    results: list[Any]
+    stack: Callable[[list[Any]], Any] = np.stack
+    on_host: bool = True
+
+    def errors(self, start: int, count: int) -> list[tuple[int, ImageError]]:
+        """The refused rows among ``count`` rows from ``start``, as (offset, error)."""
+        rows = self.results[start : start + count]
+        return [(i, r) for i, r in enumerate(rows) if isinstance(r, ImageError)]
+
+    def pixels(self, start: int, count: int) -> Any:
+        """``count`` rows from ``start``, none refused, as one [count, 3, H, W] float32 tensor."""
+        return self.stack(self.results[start : start + count])
 
 
 def warm_up_images() -> list[bytes]:
@@ -77,6 +101,10 @@ class Preprocessor:
         indices = range(len(rows))
         parallel = self._pool is not None and len(rows) > 1
         return list(self._pool.map(one, indices) if parallel else map(one, indices))
+
+    def process(self, rows: Sequence[Row]) -> Batch:
+        """:meth:`process_batch` as a :class:`Batch`, the shape every engine answers in."""
+        return Batch(self.process_batch(rows))
 
     def warm_up(self) -> None:
         """Run every decode path once on every pool thread (libjpeg-turbo's DCT scales, Pillow's JPEG

@@ -88,11 +88,13 @@ def results(result) -> tuple[list[list[str]], np.ndarray, np.ndarray]:
     return labels, result.as_numpy("SCORES"), result.as_numpy("CLASS_IDS")
 
 
-def reference_top_k(image: bytes, onnx_path: Path, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+def reference_top_k(
+    image: bytes, onnx_path: Path, k: int = 5, config: PreprocessConfig | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """What the ensemble should answer, computed in this process: our preprocessing, ONNX Runtime, softmax."""
     import onnxruntime as ort
 
-    pixels = Preprocessor(PreprocessConfig())(image)[np.newaxis]
+    pixels = Preprocessor(config or PreprocessConfig())(image)[np.newaxis]
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     logits = session.run(["fc6_1"], {"data_0": pixels})[0]
     ids, scores = top_k(softmax(logits), k)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,3 +34,18 @@ def serving(model_repository: Path, log_dir: Path, **options: Any) -> Iterator[T
         yield triton
     finally:
         triton.stop()
+
+
+@contextlib.contextmanager
+def serving_model(
+    model: Any, workdir: Path, edit: Callable[[Path], None] | None = None, **options: Any
+) -> Iterator[str]:
+    """A scratch copy of the model repository with ``model`` installed (``edit`` may change it
+    further), served READY on free ports; yields its HTTP address."""
+    from scratch import scratch_repository
+
+    repository = scratch_repository(REPO_ROOT / "model_repository", workdir / "model_repository", model)
+    if edit is not None:
+        edit(repository)
+    with serving(repository, workdir, **options) as triton:
+        yield f"127.0.0.1:{triton.options.http_port}"

@@ -65,8 +65,10 @@ def install_onnx(
         },
     )
     update_parameters(densenet / "config.pbtxt", {PREPROCESSING_KEY: acquired.preprocessing})
-    if set_preprocess:
-        update_parameters(repository / "preprocess" / "config.pbtxt", {"preset": acquired.preprocessing})
+    if set_preprocess:  # every config of the preprocess model: the Python and the DALI engine alike
+        preprocess = repository / "preprocess"
+        for config in [preprocess / "config.pbtxt", *sorted(preprocess.glob("configs/*.pbtxt"))]:
+            update_parameters(config, {"preset": acquired.preprocessing})
     return output
 
 

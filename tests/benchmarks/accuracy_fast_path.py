@@ -23,7 +23,7 @@ import argparse
 import io
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +36,7 @@ from servers import REPO_ROOT
 
 from densenet_build.acquire import trained_test_model
 from densenet_build.samples import write_samples
-from densenet_client.datasets import find_labelled
+from densenet_client.cli.datasets import find_labelled
 from preprocess import PreprocessConfig, Preprocessor, ResamplingMode
 
 CACHE = REPO_ROOT / ".cache" / "test-models"
@@ -77,60 +77,75 @@ def measure(session, preprocessors, images: list[bytes], labels: list[int] | Non
     return row
 
 
+def percent(row: dict[str, float], key: str) -> str:
+    return f"{row[key]:.1%}" if key in row else "n/a (unlabelled)"
+
+
+def markdown(header: list[str], lines: list[list[str]]) -> str:
+    rows = [header, ["---"] * len(header), *lines]
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in rows)
+
+
 def table(rows: dict[str, dict[str, float]]) -> str:
-    def pct(row: dict[str, float], key: str) -> str:
-        return f"{row[key]:.1%}" if key in row else "n/a (unlabelled)"
-
-    lines = [
-        "| images | n | top-1 agreement fast vs exact | draft vs exact "
-        "| top-1 exact | top-1 draft | top-1 fast |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for name, row in rows.items():
-        lines.append(
-            f"| {name} | {row['images']} | {pct(row, 'agree_fast')} | {pct(row, 'agree_draft')} | "
-            f"{pct(row, 'top1_exact')} | {pct(row, 'top1_draft')} | {pct(row, 'top1_fast')} |"
-        )
-    return "\n".join(lines)
+    header = ["images", "n", "top-1 agreement fast vs exact", "draft vs exact", "top-1 exact", "top-1 draft"]
+    keys = ["agree_fast", "agree_draft", "top1_exact", "top1_draft", "top1_fast"]
+    return markdown(
+        [*header, "top-1 fast"],
+        [[name, str(row["images"]), *(percent(row, key) for key in keys)] for name, row in rows.items()],
+    )
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_arguments(argv: list[str] | None, description: str | None) -> argparse.Namespace:
+    """The image sets and output options both accuracy scripts take."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("dataset", nargs="?", type=Path, help="labelled images (wnid file names or folders)")
     parser.add_argument("--name", default="labelled set", help="what to call DATASET in the table")
     parser.add_argument("--samples", type=int, default=100, help="scikit-image photographs (0: none)")
     parser.add_argument("--output", type=Path, help="also write the table here")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    model = trained_test_model(CACHE)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = ort.InferenceSession(str(model.path), options, providers=["CPUExecutionProvider"])
-    preprocessors = {
-        name: Preprocessor(PreprocessConfig.from_preset(model.preprocessing, decode_threads=1, **overrides))
-        for name, overrides in PATHS.items()
-    }
-    rows: dict[str, dict[str, float]] = {}
+
+def image_sets(args: argparse.Namespace) -> Iterator[tuple[str, list[bytes], list[int] | None]]:
+    """(name, encoded images, labels or None): DATASET, DATASET re-encoded 4x larger, the samples."""
     if args.dataset:
         labelled = find_labelled(args.dataset)
         images = [path.read_bytes() for path, _ in labelled.items]
         labels = [label for _, label in labelled.items]
-        rows[args.name] = measure(session, preprocessors, images, labels)
-        rows[f"{args.name}, re-encoded 4x larger"] = measure(
-            session, preprocessors, [upscaled(data) for data in images], labels
-        )
+        yield args.name, images, labels
+        yield f"{args.name}, re-encoded 4x larger", [upscaled(data) for data in images], labels
     if args.samples:
         with tempfile.TemporaryDirectory() as folder:
             images = [path.read_bytes() for path in write_samples(folder, args.samples, seed=0)]
-        rows["scikit-image photographs (`densenet-build samples`)"] = measure(
-            session, preprocessors, images, None
-        )
-    text = table(rows)
+        yield "scikit-image photographs (`densenet-build samples`)", images, None
+
+
+def trained_session():  # -> (AcquiredModel, ort.InferenceSession)
+    """The trained test model and a one-thread ONNX Runtime session on it."""
+    model = trained_test_model(CACHE)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    return model, ort.InferenceSession(str(model.path), options, providers=["CPUExecutionProvider"])
+
+
+def publish(text: str, output: Path | None) -> None:
     print(text)
-    if args.output:
-        args.output.write_text(text + "\n")
+    if output:
+        output.write_text(text + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_arguments(argv, __doc__)
+    model, session = trained_session()
+    preprocessors = {
+        name: Preprocessor(PreprocessConfig.from_preset(model.preprocessing, decode_threads=1, **overrides))
+        for name, overrides in PATHS.items()
+    }
+    rows = {
+        name: measure(session, preprocessors, images, labels) for name, images, labels in image_sets(args)
+    }
+    publish(table(rows), args.output)
     return 0
 
 

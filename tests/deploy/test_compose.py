@@ -105,7 +105,14 @@ def test_triton_waits_for_the_engine_and_reserves_gpus():
 def test_cpu_profile_serves_the_cpu_config():
     services = compose()["services"]
     assert "--model-config-name=cpu" in services["triton-cpu"]["command"]
-    assert services["triton"]["command"] == []  # config.pbtxt: the TensorRT plan
+    # config.pbtxt everywhere (the TensorRT plan) unless GPU_CONFIG=dali picks preprocess/configs/dali.pbtxt
+    assert services["triton"]["command"] == ["--model-config-name=${GPU_CONFIG:-default}"]
+    assert not any((REPO_ROOT / "model_repository").glob("*/configs/default.pbtxt")), (
+        "'default' must match no custom config"
+    )
+    assert list((REPO_ROOT / "model_repository").glob("*/configs/dali.pbtxt")) == [
+        REPO_ROOT / "model_repository/preprocess/configs/dali.pbtxt"
+    ]
     assert "triton" in services["triton-cpu"]["networks"]["default"]["aliases"]
 
 

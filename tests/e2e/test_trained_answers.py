@@ -19,8 +19,7 @@ import tritonclient.http as httpclient
 from imagefactory import encode, photo, with_exif_orientation
 from inference import http_infer, results
 from PIL import Image
-from scratch import scratch_repository
-from servers import REPO_ROOT, serving
+from servers import serving_model
 
 from densenet_client.cli.datasets import ilsvrc2012
 
@@ -39,12 +38,8 @@ EXPECTED_TOP1 = {
 
 @pytest.fixture(scope="module")
 def trained_url(trained_model, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    workdir = tmp_path_factory.mktemp("trained")
-    repository = scratch_repository(
-        REPO_ROOT / "model_repository", workdir / "model_repository", trained_model
-    )
-    with serving(repository, workdir) as triton:
-        yield f"127.0.0.1:{triton.options.http_port}"
+    with serving_model(trained_model, tmp_path_factory.mktemp("trained")) as url:
+        yield url
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ def test_the_expected_files_exist():
     assert names == {
         "densenet_ensemble/config.pbtxt",
         "preprocess/config.pbtxt",
+        "preprocess/configs/dali.pbtxt",
         "postprocess/config.pbtxt",
         "densenet/config.pbtxt",
         "densenet/configs/cpu.pbtxt",
@@ -106,7 +107,7 @@ def test_ensemble_contract_from_design():
     }
 
 
-@pytest.mark.parametrize("variant", ["cpu", "gpu-default"])
+@pytest.mark.parametrize("variant", ["cpu", "gpu-default", "dali"])
 def test_ensemble_wiring_matches_composing_models(variant):
     configs = composing(variant)
     ensemble = configs.pop("densenet_ensemble")
@@ -142,3 +143,30 @@ def test_preprocess_parameters_are_a_valid_contract():
     parsed = PreprocessConfig.from_parameters({k: v.string_value for k, v in config.parameters.items()})
     assert [3, *parsed.output_size] == list(config.output[0].dims)
     assert parsed == PreprocessConfig()  # the committed contract is the documented default
+
+
+def _preprocess_parameters(path: Path) -> dict[str, str]:
+    return {k: v.string_value for k, v in load(path).parameters.items()}
+
+
+def test_dali_preprocess_is_the_default_but_for_the_engine():
+    """One contract, two engines: the DALI config may differ only in where it runs."""
+    from preprocess import Engine, PreprocessConfig
+    from preprocess.dali import check_supported
+
+    default, dali = load(REPO / "preprocess/config.pbtxt"), load(REPO / "preprocess/configs/dali.pbtxt")
+    python_parameters = _preprocess_parameters(REPO / "preprocess/config.pbtxt")
+    dali_parameters = _preprocess_parameters(REPO / "preprocess/configs/dali.pbtxt")
+    assert python_parameters.pop("engine") == "python"
+    assert dali_parameters.pop("engine") == "dali"
+    assert dali_parameters == python_parameters
+    assert (dali.input, dali.output, dali.max_batch_size, dali.backend) == (
+        default.input,
+        default.output,
+        default.max_batch_size,
+        default.backend,
+    )
+    assert [group.kind for group in dali.instance_group] == [mc.ModelInstanceGroup.KIND_GPU]
+    parsed = PreprocessConfig.from_parameters({**dali_parameters, "engine": "dali"})
+    assert parsed.engine is Engine.DALI
+    check_supported(parsed)  # nothing in the contract that DALI cannot compute

@@ -2,10 +2,9 @@
 
 import json
 
-import numpy as np
 import triton_python_backend_utils as pb_utils
 
-from preprocess import ConfigError, ImageError, PreprocessConfig, Preprocessor
+from preprocess import ConfigError, Engine, PreprocessConfig, Preprocessor
 
 
 class TritonPythonModel:
@@ -16,7 +15,17 @@ class TritonPythonModel:
         dims = tuple(pb_utils.get_output_config_by_name(model_config, "PIXELS")["dims"])
         if dims != (3, *config.output_size):
             raise ConfigError("output_size", f"{config.output_size} does not match PIXELS dims {list(dims)}")
-        self._preprocessor = Preprocessor(config)
+        if config.engine is Engine.DALI:
+            from preprocess.dali import DaliPreprocessor  # only this engine needs nvidia-dali
+
+            on_gpu = args["model_instance_kind"] == "GPU"
+            self._preprocessor = DaliPreprocessor(
+                config,
+                max_batch_size=max(1, model_config["max_batch_size"]),
+                device_id=int(args["model_instance_device_id"]) if on_gpu else None,
+            )
+        else:
+            self._preprocessor = Preprocessor(config)
         self._preprocessor.warm_up()  # before READY: the first request pays no first-use costs
 
     def execute(self, requests):
@@ -27,12 +36,11 @@ class TritonPythonModel:
             images = images.reshape(len(images), -1) if images.ndim != 2 else images
             spans.append((len(rows), len(images)))
             rows.extend(images)
-        results = self._preprocessor.process_batch(rows)
+        batch = self._preprocessor.process(rows)
 
         responses = []
         for start, count in spans:
-            mine = results[start : start + count]
-            failed = [(i, r) for i, r in enumerate(mine) if isinstance(r, ImageError)]
+            failed = batch.errors(start, count)
             if count == 0:
                 error = pb_utils.TritonError("the request holds no image", pb_utils.TritonError.INVALID_ARG)
                 responses.append(pb_utils.InferenceResponse(error=error))
@@ -42,8 +50,14 @@ class TritonPythonModel:
                 error = pb_utils.TritonError(f"{where}{problem}", pb_utils.TritonError.INVALID_ARG)
                 responses.append(pb_utils.InferenceResponse(error=error))
             else:
-                pixels = pb_utils.Tensor("PIXELS", np.stack(mine))
-                responses.append(pb_utils.InferenceResponse(output_tensors=[pixels]))
+                pixels = batch.pixels(start, count)
+                # A GPU pipeline's pixels stay on the GPU (DLPack) on their way to TensorRT.
+                tensor = (
+                    pb_utils.Tensor("PIXELS", pixels)
+                    if batch.on_host
+                    else pb_utils.Tensor.from_dlpack("PIXELS", pixels)
+                )
+                responses.append(pb_utils.InferenceResponse(output_tensors=[tensor]))
         return responses
 
     def finalize(self):

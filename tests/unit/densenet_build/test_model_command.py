@@ -48,10 +48,10 @@ def test_trained_model_installs_with_its_preprocessing(repository, trained_model
     assert {k: props[k] for k in cpu if k in props} == {
         k: cpu[k] for k in (WEIGHTS_KEY, SOURCE_SHA256_KEY, PREPROCESSING_KEY)
     }
-    assert (
-        load_preprocess_config(repository / "preprocess" / "config.pbtxt").mismatches("efficientnet_lite")
-        == []
-    )
+    for config in ("config.pbtxt", "configs/dali.pbtxt"):  # both engines get the weights' preset
+        assert (
+            load_preprocess_config(repository / "preprocess" / config).mismatches("efficientnet_lite") == []
+        )
 
 
 def test_keep_preprocess_leaves_the_preprocess_config(repository, trained_model, tmp_path):

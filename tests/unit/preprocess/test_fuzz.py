@@ -1,4 +1,5 @@
-"""Property-based fuzzing of decoding and validation: only our typed ImageError may escape.
+"""Property-based fuzzing of decoding and validation: only our typed ImageError may escape, from the
+Python path and from the DALI pipeline alike.
 
 Bounded in `make test`; `make test-long` (or `LONG_TESTS=1`) runs many more examples.
 """
@@ -13,7 +14,8 @@ from hypothesis import strategies as st
 from imagefactory import encode, gradient
 from PIL import Image
 
-from preprocess import ImageError, PreprocessConfig, Preprocessor
+from preprocess import ConfigError, ImageError, PreprocessConfig, Preprocessor
+from preprocess.dali import DaliPreprocessor
 
 EXAMPLES = 20_000 if os.environ.get("LONG_TESTS") else 300
 FUZZ = settings(
@@ -29,16 +31,26 @@ SEEDS = [
 ]
 
 
-def run(data: bytes) -> None:
+def _dali() -> DaliPreprocessor | None:
     try:
-        pixels = PREPROCESSOR(data)
-    except ImageError as error:
-        message = str(error)
-    else:
-        assert pixels.shape == (3, 224, 224)
-        assert np.isfinite(pixels).all()
-        return
-    assert message, "an ImageError must say what is wrong"
+        return DaliPreprocessor(PREPROCESSOR.config, max_batch_size=1, num_threads=1)
+    except ConfigError:  # DALI not installed: the Python path is fuzzed alone
+        return None
+
+
+DALI = _dali()  # the GPU deployment's pipeline on DALI's CPU operators, behind the same checks
+
+
+def run(data: bytes) -> None:
+    results = [PREPROCESSOR.process_batch([data])[0]]
+    if DALI is not None:
+        results.append(DALI.process_batch([data])[0])
+    for result in results:
+        if isinstance(result, ImageError):
+            assert str(result), "an ImageError must say what is wrong"
+        else:
+            assert result.shape == (3, 224, 224)
+            assert np.isfinite(result).all()
 
 
 @FUZZ
