@@ -54,6 +54,7 @@ def test_overload_is_refused_fast_and_the_admitted_keep_their_latency(edge, mode
     outcomes = drive(edge.https_port, context, image, clients=OVERLOAD_FACTOR * servable, requests=10)
     overloaded = summary(outcomes, time.monotonic() - started)
     rss = server_rss(pid)
+    print(f"\nbase {base}\noverloaded {overloaded}\nrss {rss / 2**20:.0f} MiB")  # shown on failure
 
     assert not [o for o in outcomes if o.status is None], "timeouts or resets"
     assert {o.status for o in outcomes} <= {200, 503}, {o.status for o in outcomes}
@@ -66,7 +67,6 @@ def test_overload_is_refused_fast_and_the_admitted_keep_their_latency(edge, mode
     assert overloaded["refused_p50_s"] < overloaded["admitted_p50_s"], overloaded
     assert overloaded["admitted_p99_s"] <= 3 * base["admitted_p99_s"], (base, overloaded)
     assert rss < RSS_BOUND, rss
-    print(f"\nbase {base}\noverloaded {overloaded}\nrss {rss / 2**20:.0f} MiB")
 
     # Afterwards: the same server, nothing restarted (the watchdog saw it busy), a request admitted again.
     assert edge.tritonserver_pid() == pid
