@@ -44,8 +44,8 @@ MAX_JSON_BYTES = 16 * 1024
 NGINX_SEARCH_PATH = ("/usr/sbin", "/usr/local/sbin", "/usr/local/nginx/sbin")
 _FIELD = re.compile(r"\{\{(\w+)\}\}")
 # Per-client limits (a client: its address and API key). Defaults far above what one ordinary
-# client sends (the SDK keeps at most 4 requests in flight; a CPU host serves ~25 images/s), so
-# only floods are refused: beyond them, 429 with Retry-After.
+# client sends (the SDK keeps 4 requests in flight by default, and a CPU host answers far fewer
+# than 500 a second), so only floods are refused: beyond them, 429 with Retry-After.
 RATE_LIMIT_PER_S = 500
 RATE_LIMIT_BURST = 1000
 CONNECTION_LIMIT = 64
