@@ -23,6 +23,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -342,7 +343,14 @@ class NginxProxy:
             if worker is not None:
                 os.chown(prefix / temp, worker.pw_uid, worker.pw_gid)
         self.config_path.write_text(nginx_config(self.config))
-        self.write_maps()
+        try:
+            self.write_maps()
+        except ServerSetupError as error:
+            maps = (self.config.admin_token_map_path, self.config.api_keys_map_path)
+            if not all(path.exists() for path in maps):
+                raise
+            # A restart after the key file broke: the keys in force stay in force.
+            print(f"warning: keeping the API keys in force: {error}", file=sys.stderr, flush=True)
         test = subprocess.run(self._argv("-t", "-q"), capture_output=True, text=True, timeout=60, check=False)
         if test.returncode != 0:
             raise ServerSetupError(f"nginx refused its configuration:\n{test.stderr.strip()}")
@@ -432,7 +440,6 @@ def write_map_files(directory: Path, admin_token: str, api_key_file: Path | None
 
 def main(argv: list[str] | None = None) -> int:
     import argparse
-    import sys
 
     parser = argparse.ArgumentParser(
         prog="python -m densenet_serve.proxy",

@@ -236,3 +236,16 @@ def test_the_production_maps_are_written_private_from_the_token_and_the_key_file
     monkeypatch.delenv("TRITON_ADMIN_TOKEN")
     assert proxy.main(["maps", str(tmp_path / "other")]) == 2
     assert "set TRITON_ADMIN_TOKEN" in capsys.readouterr().err
+
+
+def test_a_restart_after_the_key_file_broke_keeps_the_keys_in_force(tmp_path):
+    keys = tmp_path / "keys"
+    keys.write_text("a-client-key-0123456789\n")
+    edge = proxy.NginxProxy(config(tmp_path), "nginx", "an-admin-token-0123456789", keys)
+    edge.config.prefix.mkdir()
+    edge.write_maps()
+    in_force = edge.config.api_keys_map_path.read_text()
+    keys.write_text("short\n")
+    with pytest.raises(ServerSetupError, match="line 1"):
+        edge.write_maps()  # a reload refuses it ...
+    assert edge.config.api_keys_map_path.read_text() == in_force  # ... and changes nothing
