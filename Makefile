@@ -49,9 +49,12 @@ model: $(VENV)/.serve
 serve: $(VENV)/.serve $(MODEL)
 	exec $(BIN)/densenet-serve
 
+# nginx for network mode's security tests: installed when it can be (root with apt-get), else
+# those tests skip and pytest's summary names them under "SECURITY TESTS NOT RUN".
 test: $(VENV)/.dev
 	$(BIN)/ruff check --quiet .
 	$(BIN)/ruff format --check --quiet .
+	-@bash tests/tools/install-nginx.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Full-length soak (10,000 requests) and fuzzing (20,000 examples per property).

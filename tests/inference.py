@@ -4,13 +4,34 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from postprocess import softmax, top_k
 from preprocess import PreprocessConfig, Preprocessor
+
+T = TypeVar("T")
+BUSY = "Exceeds maximum queue size"  # Triton's refusal when a model's bounded queue is full
+
+
+def until_admitted(call: Callable[[], T], attempts: int = 100, wait_s: float = 0.1) -> T:
+    """``call()``, sent again while the server refuses it as busy (its queues are bounded: more
+    concurrent requests than it holds are refused at once, and a client tries later). Any other
+    error, or the last refusal after ``attempts``, is raised."""
+    from tritonclient.utils import InferenceServerException
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except InferenceServerException as error:
+            if BUSY not in (error.message() or "") or attempt == attempts:
+                raise
+        time.sleep(wait_s)
+    raise AssertionError("unreachable")
 
 
 def image_rows(images: Sequence[bytes]) -> np.ndarray:
@@ -22,7 +43,13 @@ def image_rows(images: Sequence[bytes]) -> np.ndarray:
     return rows
 
 
-def http_infer(client, images: Sequence[bytes], top_k: int | None = None, model: str = "densenet_ensemble"):
+def http_infer(
+    client,
+    images: Sequence[bytes],
+    top_k: int | None = None,
+    model: str = "densenet_ensemble",
+    headers: dict[str, str] | None = None,
+):
     import tritonclient.http as httpclient
 
     rows = image_rows(images)
@@ -32,7 +59,7 @@ def http_infer(client, images: Sequence[bytes], top_k: int | None = None, model:
         httpclient.InferRequestedOutput(n, binary_data=True) for n in ("LABELS", "SCORES", "CLASS_IDS")
     ]
     parameters = {"top_k": top_k} if top_k is not None else None
-    return client.infer(model, [tensor], outputs=outputs, parameters=parameters)
+    return client.infer(model, [tensor], outputs=outputs, parameters=parameters, headers=headers)
 
 
 def grpc_infer(client, images: Sequence[bytes], top_k: int | None = None):

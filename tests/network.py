@@ -12,6 +12,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +52,17 @@ class NetworkLauncher:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+    def access_log_line(self, marker: str, timeout_s: float = 30) -> str:
+        """The access log's one line with ``marker`` (e.g. in the query string). nginx writes it once
+        the response is sent, so it may land just after the client has read the answer: polled."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            lines = [line for line in self.access_log.read_text().splitlines() if marker in line]
+            if lines or time.monotonic() > deadline:
+                assert len(lines) == 1, f"{len(lines)} access log lines with {marker!r}"
+                return lines[0]
+            time.sleep(0.02)
 
     def children(self) -> dict[int, str]:
         return processes.descendants(self.process.pid)

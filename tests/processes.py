@@ -59,3 +59,17 @@ def listening_addresses(port: int) -> set[str]:
             if state == "0A" and int(hex_port, 16) == port:
                 found.add(address)
     return found
+
+
+def tree_rss(root: int) -> int:
+    """Resident bytes of ``root`` and every live process under it."""
+    total_kb = 0
+    for pid in [root, *descendants(root)]:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        total_kb += next(
+            (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0
+        )
+    return total_kb * 1024

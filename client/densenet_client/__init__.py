@@ -18,9 +18,11 @@ from .errors import (
     InvalidImage,
     InvalidRequest,
     ModelNotReady,
+    ServerBusy,
     ServerError,
     ServerUnavailable,
     Timeout,
+    Unauthorized,
 )
 from .images import ImageSource
 from .predictions import ModelMetadata, Prediction, TensorMetadata
@@ -39,9 +41,11 @@ __all__ = [
     "ModelNotReady",
     "Prediction",
     "RetryPolicy",
+    "ServerBusy",
     "ServerError",
     "ServerUnavailable",
     "TensorMetadata",
     "Timeout",
+    "Unauthorized",
     "parse_endpoint",
 ]

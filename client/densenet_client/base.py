@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import numbers
+import os
 from typing import Any
 
 import numpy as np
 
 from .endpoint import Endpoint, parse_endpoint
-from .errors import DenseNetClientError, InvalidRequest, ServerUnavailable, Timeout, translate
+from .errors import (
+    ConfigurationError,
+    DenseNetClientError,
+    InvalidRequest,
+    ServerUnavailable,
+    Timeout,
+    translate,
+)
 from .retry import RetryPolicy
 from .transport import Timeouts, Transport, transport
 
 MODEL = "densenet_ensemble"
 MAX_TOP_K = 1000  # ILSVRC-2012 has 1000 classes (docs/design.md)
+API_KEY_VARIABLE = "DENSENET_API_KEY"  # the key when none is passed (servers started with --api-key-file)
 
 # After these the connection is dropped: it may be stale (a late answer) or in gRPC's reconnect backoff.
 RECONNECT_AFTER = (ServerUnavailable, Timeout)
@@ -41,13 +50,21 @@ class ClientBase:
         request_timeout_s: float = 30.0,
         retry: RetryPolicy | None = None,
         top_k: int | None = None,
+        api_key: str | None = None,
     ) -> None:
+        """``api_key``: for a server that requires one (default $DENSENET_API_KEY); sent as
+        ``authorization: Bearer KEY``, never logged or shown."""
         self.endpoint: Endpoint = parse_endpoint(url, protocol)
         self.model = model
         self.timeouts = Timeouts(connect_timeout_s, request_timeout_s)
         self.retry = retry if retry is not None else RetryPolicy()
         self.top_k = check_top_k(top_k)
-        self._transport: Transport = transport(self.endpoint, self.timeouts, asynchronous=self._asynchronous)
+        key = api_key if api_key is not None else os.environ.get(API_KEY_VARIABLE) or None
+        if key is not None and (not key.strip() or any(c.isspace() or not c.isprintable() for c in key)):
+            raise ConfigurationError("the API key must be printable characters without spaces")
+        self._transport: Transport = transport(
+            self.endpoint, self.timeouts, asynchronous=self._asynchronous, api_key=key
+        )
         self._setup()
 
     _asynchronous = False

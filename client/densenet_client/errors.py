@@ -7,6 +7,9 @@
     │   └── InvalidImage                        ...because of the image: the server's own message
     ├── ModelNotReady                           the model is unknown or not loaded (HTTP 404, gRPC NOT_FOUND)
     ├── ServerUnavailable (also a ConnectionError)  nobody answers; the only error that is retried
+    │   └── ServerBusy                          it answers "busy" (HTTP 503/429, gRPC queue full): retried
+    │                                           after the server's Retry-After
+    ├── Unauthorized                            no or a wrong API key (HTTP 401, gRPC UNAUTHENTICATED)
     ├── Timeout (also a TimeoutError)           no answer within the connect/request timeout; not retried
     ├── ServerError                             any other failure the server reports (e.g. HTTP 500)
     └── ConfigurationError (also a ValueError)  the client was set up wrongly (URL, protocol, concurrency)
@@ -24,7 +27,12 @@ _ENSEMBLE_PREFIX = re.compile(r"^in ensemble '[^']*', ")
 _MODEL_NOT_READY = re.compile(r"unknown model|is not ready|no available versions|not loaded", re.IGNORECASE)
 _INVALID = {"400", "StatusCode.INVALID_ARGUMENT"}
 _NOT_FOUND = {"404", "StatusCode.NOT_FOUND"}
-_UNAVAILABLE = {"502", "503", "StatusCode.UNAVAILABLE"}
+_UNAVAILABLE = {"502", "503", "429", "StatusCode.UNAVAILABLE"}
+_UNAUTHORIZED = {"401", "StatusCode.UNAUTHENTICATED"}
+# The edge's 503/429 bodies say "retry after N s" (their Retry-After header, which tritonclient drops);
+# Triton's own "Exceeds maximum queue size" (gRPC, or HTTP on loopback) and nginx's 429 say nothing.
+_RETRY_AFTER = re.compile(r"retry after (\d+(?:\.\d+)?) ?s\b")
+_BUSY = re.compile(r"server busy|Exceeds maximum queue size|too many requests|status: 429", re.IGNORECASE)
 _DEADLINE = {"504", "StatusCode.DEADLINE_EXCEEDED"}
 
 
@@ -70,6 +78,28 @@ class ServerUnavailable(DenseNetClientError, ConnectionError):
         )
 
 
+class ServerBusy(ServerUnavailable):
+    """The server (or its edge) refused the request for load: its queues were full (HTTP 503, gRPC
+    UNAVAILABLE "Exceeds maximum queue size") or this client was over its limit (HTTP 429).
+    ``retry_after_s``: how long the server asked to wait (None: it did not say)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: str | None = None,
+        attempts: int = 1,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(message, status=status, attempts=attempts)
+        self.retry_after_s = retry_after_s
+
+
+class Unauthorized(DenseNetClientError):
+    """The server requires an API key and none, or a wrong one, was sent (HTTP 401, gRPC UNAUTHENTICATED).
+    Give the key with ``api_key=`` (or $DENSENET_API_KEY)."""
+
+
 class Timeout(DenseNetClientError, TimeoutError):
     """No answer within the timeout. Not retried: the server may still be working on the request."""
 
@@ -107,7 +137,20 @@ def _from_server(status: str, message: str, url: str, timeout_s: float) -> Dense
         if "top_k" in readable:
             return InvalidRequest(readable, status=status)
         return InvalidImage(readable, status=status, server_message=message)
+    if status in _UNAUTHORIZED:
+        return Unauthorized(
+            f"{url} needs an API key and refused this one or its absence: pass api_key= or set "
+            f"DENSENET_API_KEY ({message})",
+            status=status,
+        )
     if status in _UNAVAILABLE:
+        retry_after = _RETRY_AFTER.search(message)
+        if retry_after or _BUSY.search(message) or status == "429":
+            return ServerBusy(
+                f"the server at {url} is busy: {message}",
+                status=status,
+                retry_after_s=float(retry_after[1]) if retry_after else None,
+            )
         return ServerUnavailable(f"cannot reach the server at {url}: {message}", status=status)
     if status in _DEADLINE or message.strip().lower().endswith("deadline exceeded"):
         return Timeout(f"no answer from {url} within {timeout_s:g}s", status=status)

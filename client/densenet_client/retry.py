@@ -1,6 +1,8 @@
 """Retries with exponential backoff, for ``ServerUnavailable`` only.
 
-An unreachable server (restarting, not listening yet, a proxy answering 503) is worth another try;
+An unreachable server (restarting, not listening yet, a proxy answering 503) or a busy one (its
+queues full, this client over its rate limit: ``ServerBusy``) is worth another try, no sooner than
+the server's Retry-After;
 inference is a pure function, so sending the request again is safe. A refused image or a timeout is
 not retried: the first would fail the same way, the second may still be running on the server.
 """
@@ -106,6 +108,9 @@ class Backoff:
         if self.tries >= self._policy.attempts:
             raise error
         wait = self._policy.backoff_s(self.tries, self._rand())
+        retry_after = getattr(error, "retry_after_s", None)
+        if retry_after is not None:  # the server said when: no sooner (spread a little later)
+            wait = max(wait, retry_after * (1 + self._policy.jitter * self._rand()))
         if self._clock() - self._started + wait > self._policy.max_elapsed_s:
             raise error
         return wait

@@ -48,11 +48,28 @@ class Transport:
         return [self.module.InferRequestedOutput(name) for name in OUTPUTS]
 
 
-def transport(endpoint: Endpoint, timeouts: Timeouts, *, asynchronous: bool = False) -> Transport:
-    """The transport for ``endpoint``; TLS (https://, grpcs://) verifies the server's certificate."""
-    if endpoint.protocol == "http":
-        return _http(endpoint, timeouts, asynchronous)
-    return _grpc(endpoint, timeouts, asynchronous)
+def transport(
+    endpoint: Endpoint, timeouts: Timeouts, *, asynchronous: bool = False, api_key: str | None = None
+) -> Transport:
+    """The transport for ``endpoint``; TLS (https://, grpcs://) verifies the server's certificate.
+
+    ``api_key``: sent with every call as ``authorization: Bearer KEY`` (an HTTP header, gRPC metadata).
+    """
+    made = (
+        _http(endpoint, timeouts, asynchronous)
+        if endpoint.protocol == "http"
+        else _grpc(endpoint, timeouts, asynchronous)
+    )
+    if not api_key:
+        return made
+    headers = {"headers": {"authorization": f"Bearer {api_key}"}}
+    return Transport(
+        made.module,
+        made.new_client,
+        infer_kwargs={**made.infer_kwargs, **headers},
+        control_kwargs={**made.control_kwargs, **headers},
+        metadata_kwargs={**made.metadata_kwargs, **headers},
+    )
 
 
 def _http(endpoint: Endpoint, timeouts: Timeouts, asynchronous: bool) -> Transport:

@@ -15,7 +15,11 @@ ports) and nginx listens on --host: HTTPS on the HTTP port, gRPC over TLS on the
 body and header limits, slow-client timeouts and no compressed or large-JSON bodies
 (docs/operating.md, "Exposing the server"). Metrics stay on 127.0.0.1. The certificate is
 --tls-cert/--tls-key, else a self-signed one kept in --tls-dir. If nginx or tritonserver dies,
-the launcher restarts it.
+the launcher restarts it. Only inference, health, metadata and config pass the edge; the admin
+APIs only with the admin token. --api-key-file (or $DENSENET_API_KEY_FILE) makes inference
+require "Authorization: Bearer KEY" with one of the file's keys (one a line); SIGHUP rereads the
+file. Each client (address and key) is held to --rate-limit requests/s and --connection-limit
+requests in progress (429 beyond).
 """
 
 from __future__ import annotations
@@ -31,7 +35,18 @@ from pathlib import Path
 from .core import WATCHDOG_FAILURES, WATCHDOG_INTERVAL_S, Watchdog, first_exit
 from .errors import ServeError, ServerSetupError
 from .ports import free_port
-from .proxy import NginxProxy, ProxyConfig, find_nginx, is_loopback, private_prefix, unprivileged_workers
+from .proxy import (
+    CONNECTION_LIMIT,
+    RATE_LIMIT_BURST,
+    RATE_LIMIT_PER_S,
+    NginxProxy,
+    ProxyConfig,
+    find_nginx,
+    is_loopback,
+    private_prefix,
+    read_api_keys,
+    unprivileged_workers,
+)
 from .server import ServerOptions, TritonServer
 from .tls import fingerprint, self_signed
 from .weights_check import preprocessing_problems
@@ -121,6 +136,31 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="tritonserver's gRPC port on 127.0.0.1 (default: a free one)",
     )
+    network.add_argument(
+        "--api-key-file",
+        type=Path,
+        default=os.environ.get("DENSENET_API_KEY_FILE") or None,
+        help="inference needs header 'Authorization: Bearer KEY' with a key of this file (one a line, "
+        "'#' comments; SIGHUP rereads it); default $DENSENET_API_KEY_FILE, unset: no keys",
+    )
+    network.add_argument(
+        "--rate-limit",
+        type=int,
+        default=RATE_LIMIT_PER_S,
+        help="requests per second per client (address and key) before 429; 0: off (default %(default)s)",
+    )
+    network.add_argument(
+        "--rate-burst",
+        type=int,
+        default=RATE_LIMIT_BURST,
+        help="requests a client may send at once above the rate (default %(default)s)",
+    )
+    network.add_argument(
+        "--connection-limit",
+        type=int,
+        default=CONNECTION_LIMIT,
+        help="requests in progress at a time per client before 429; 0: off (default %(default)s)",
+    )
     parser.add_argument("--log-verbose", type=int, default=0)
     parser.add_argument("extra", nargs="*", help="further tritonserver flags, after --")
     return parser
@@ -143,20 +183,36 @@ def _usage(server: TritonServer, weights: str, proxy: NginxProxy | None = None) 
                 f"tritonserver on loopback only: HTTP {server.http_url}    gRPC {grpc}    metrics {metrics}",
                 f"TLS certificate {config.certificate}",
                 f"    SHA-256 fingerprint {fingerprint(config.certificate)}",
+                f"API keys: {_keys(proxy)}",
+                f"limits: {config.limits()}",
             ]
         )
         curl = f"curl --cacert {config.certificate}"
+    if proxy is not None and proxy.api_key_file is not None:
+        curl += ' -H "Authorization: Bearer $KEY"'
     call = f'{curl} --data-binary @cat.jpg -H "Inference-Header-Content-Length: 0" {url}'
+    admin = "Statistics, repository, shared-memory, trace, logging APIs"
+    if proxy is not None:
+        admin = "Statistics, repository, trace, logging APIs (shared memory: never over the network)"
     return f"""
 densenet_ensemble is READY ({weights})
   {endpoints}
 
   {call}/v2/models/densenet_ensemble/infer
 
-  Statistics, repository, shared-memory, trace, logging APIs: header admin-token: $TRITON_ADMIN_TOKEN
+  {admin}: header admin-token: $TRITON_ADMIN_TOKEN
 
 Press Ctrl-C to stop.
 """
+
+
+def _keys(proxy: NginxProxy) -> str:
+    if proxy.api_key_file is None:
+        return "off (anyone who reaches the port may classify; --api-key-file turns them on)"
+    return (
+        f"ON, {proxy.api_keys} from {proxy.api_key_file} (header Authorization: Bearer KEY; "
+        "kill -HUP this launcher after editing the file)"
+    )
 
 
 def supervise(
@@ -237,7 +293,37 @@ def _proxy_config(args: argparse.Namespace, options: ServerOptions, prefix: Path
         access_log=args.access_log,
         workers=min(usable_cpus(), 4),
         worker_user=unprivileged_workers(),
+        rate_limit_per_s=args.rate_limit,
+        rate_limit_burst=args.rate_burst,
+        connection_limit=args.connection_limit,
     )
+
+
+def _check_network_arguments(args: argparse.Namespace, network: bool) -> None:
+    for name in ("rate_limit", "rate_burst", "connection_limit"):
+        if getattr(args, name) < 0:
+            raise ServerSetupError(f"--{name.replace('_', '-')} must be >= 0")
+    if args.api_key_file is not None:
+        if not network:
+            raise ServerSetupError(
+                "API keys are checked by the edge (nginx), which runs in network mode only: "
+                "pass --host 0.0.0.0 (or another address beyond loopback)"
+            )
+        read_api_keys(args.api_key_file)  # a bad file stops the start, saying which line
+
+
+def _reload_on_sighup(proxy: NginxProxy) -> None:
+    """SIGHUP: reread the API key file and reload nginx (a key file that fails to read keeps the old keys)."""
+
+    def reload(_signum: int, _frame: object) -> None:
+        try:
+            proxy.reload()
+        except ServeError as error:
+            print(f"error: keys not reloaded: {error}", file=sys.stderr, flush=True)
+            return
+        print(f"API keys reloaded: {proxy.api_keys}", file=sys.stderr, flush=True)
+
+    signal.signal(signal.SIGHUP, reload)
 
 
 def _check_preprocessing(server: TritonServer, allow_mismatch: bool) -> dict:
@@ -261,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     token = {"admin_token": args.admin_token} if args.admin_token else {}
     network = not is_loopback(args.host)
     try:
+        _check_network_arguments(args, network)
         nginx = find_nginx(args.nginx) if network else None
         options = ServerOptions(
             model_repository=args.model_repository.resolve(),
@@ -288,7 +375,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if nginx is not None:
                 proxy = NginxProxy(
-                    _proxy_config(args, options, cleanup.enter_context(private_prefix())), nginx
+                    _proxy_config(args, options, cleanup.enter_context(private_prefix())),
+                    nginx,
+                    options.admin_token,
+                    args.api_key_file,
                 )
                 cleanup.callback(proxy.stop)
             server.start()
@@ -296,6 +386,7 @@ def main(argv: list[str] | None = None) -> int:
             if proxy is not None:  # the public ports open only once every model is READY
                 proxy.start()
                 proxy.wait_listening()
+                _reload_on_sighup(proxy)
             densenet = _check_preprocessing(server, args.allow_preprocessing_mismatch)
             weights = densenet.get("parameters", {}).get("weights", {})
             print(f"all models READY in {time.monotonic() - started:.1f}s", flush=True)

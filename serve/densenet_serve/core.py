@@ -24,15 +24,22 @@ ADMIN_TOKEN = re.compile(r"[A-Za-z0-9._~+/-]{16,}")
 EXIT_TIMEOUT_S = 30
 WATCHDOG_INTERVAL_S = 10.0
 WATCHDOG_FAILURES = 3
+# Busy answers in a row (queues full: the server works, so no restart) after which it is restarted
+# all the same: a stub that hangs keeps its queue full forever. 30 checks: 5 minutes at the default.
+WATCHDOG_BUSY_CHECKS = 30
+
+
+def check_secret(value: str, what: str = "the admin token") -> str:
+    """``value`` if it is a usable token or API key (``what`` names it in the error)."""
+    if not ADMIN_TOKEN.fullmatch(value):
+        raise ServerSetupError(
+            f"{what} must be at least 16 characters of A-Z a-z 0-9 . _ ~ + / - (e.g. `openssl rand -hex 32`)"
+        )
+    return value
 
 
 def check_admin_token(token: str) -> str:
-    if not ADMIN_TOKEN.fullmatch(token):
-        raise ServerSetupError(
-            "the admin token must be at least 16 characters of A-Z a-z 0-9 . _ ~ + / - "
-            "(e.g. `openssl rand -hex 32`)"
-        )
-    return token
+    return check_secret(token, "the admin token")
 
 
 def tritonserver_flags(model_repository: str | Path, admin_token: str, exit_timeout_s: int) -> list[str]:
@@ -57,6 +64,8 @@ class Watchdog:
     """Counts failed health inferences in a row; ``due()`` says when ``failures`` have been reached.
 
     Triton's readiness stays 200 when a python-backend stub has died; only an inference shows it.
+    A busy server (its queues full, the probe refused with 503) is working: no restart, unless it
+    stays busy for ``busy_checks`` checks in a row.
     """
 
     def __init__(
@@ -65,13 +74,23 @@ class Watchdog:
         failures: int = WATCHDOG_FAILURES,
         report: Callable[[str], None] = print,
         probe: Callable[[str], Health] = check,
+        busy_checks: int = WATCHDOG_BUSY_CHECKS,
     ) -> None:
         self.url, self.failures, self._report, self._probe = url, failures, report, probe
+        self.busy_checks = busy_checks
         self.failed = 0
+        self.busy = 0
 
     def due(self) -> bool:
-        """Run one health inference; True once ``failures`` have failed in a row."""
+        """Run one health inference; True once ``failures`` have failed in a row (or it was busy
+        ``busy_checks`` times in a row)."""
         health = self._probe(self.url)
+        if health.busy:
+            self.busy += 1
+            if self.busy == 1 or self.busy >= self.busy_checks:
+                self._report(f"server busy ({self.busy}/{self.busy_checks} checks in a row): {health.detail}")
+            return self.busy >= self.busy_checks
+        self.busy = 0
         self.failed = 0 if health.healthy else self.failed + 1
         if not health.healthy:
             self._report(f"health inference failed ({self.failed}/{self.failures}): {health.detail}")
@@ -79,6 +98,7 @@ class Watchdog:
 
     def reset(self) -> None:
         self.failed = 0
+        self.busy = 0
 
 
 def first_exit(processes: dict[str, subprocess.Popen], timeout: float | None) -> tuple[str, int] | None:

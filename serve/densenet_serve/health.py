@@ -4,8 +4,11 @@ Triton's ``/v2/health/ready`` and ``/v2/models/<m>/ready`` stay 200 when a pytho
 has died (checked on the pinned 2.51 server): only an inference shows it. The probe sends a small
 JPEG as the raw-binary request and checks that labels come back.
 
-``python -m densenet_serve.health --url 127.0.0.1:8000`` exits 0 when healthy, 1 otherwise
-(usable as a Docker/Kubernetes exec probe).
+A server whose queues are full answers 503 "Exceeds maximum queue size": it is up and working, only
+busy, so that counts as healthy (``busy`` says so); restarting it would only drop its work.
+
+``python -m densenet_serve.health --url 127.0.0.1:8000`` exits 0 when healthy (busy included), 1
+otherwise (usable as a Docker/Kubernetes exec probe).
 """
 
 from __future__ import annotations
@@ -35,10 +38,14 @@ def probe_image() -> bytes:
     return buffer.getvalue()
 
 
+BUSY = "Exceeds maximum queue size"  # Triton's refusal when a model's queue is full
+
+
 @dataclass(frozen=True)
 class Health:
     healthy: bool
     detail: str
+    busy: bool = False  # healthy, but its queues were full: the probe itself was refused
 
 
 def check(url: str, timeout_s: float = 10.0) -> Health:
@@ -55,7 +62,10 @@ def check(url: str, timeout_s: float = 10.0) -> Health:
             body = response.read()
             header_length = int(response.headers.get("Inference-Header-Content-Length", len(body)))
     except urllib.error.HTTPError as error:
-        return Health(False, f"HTTP {error.code}: {_error_text(error)}")
+        text = _error_text(error)
+        if error.code == 503 and BUSY in text:
+            return Health(True, f"busy (its queues are full): {text}", busy=True)
+        return Health(False, f"HTTP {error.code}: {text}")
     except (urllib.error.URLError, OSError) as error:
         return Health(False, f"no answer from {base}: {getattr(error, 'reason', error)}")
     try:

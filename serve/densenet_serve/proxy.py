@@ -5,7 +5,10 @@ ships a server) and one request crashes it (CVE-2025-23310/23311: a body of mill
 chunks; a JSON body nested ~50,000 arrays deep). So whatever listens beyond loopback is nginx,
 configured by :func:`nginx_config` from ``nginx.conf.template``: it de-chunks and caps bodies,
 refuses compressed ones, caps the JSON Triton would parse, times out slow clients, terminates TLS
-for HTTP and gRPC, keeps the shared-memory APIs closed and logs every request.
+for HTTP and gRPC, passes only an allow-list of APIs (the admin APIs only with the admin token,
+checked by nginx; the shared-memory APIs never), optionally requires client API keys, limits
+each client's request rate and concurrency, answers "server busy" with 503 and Retry-After, and
+logs every request.
 """
 
 from __future__ import annotations
@@ -20,13 +23,15 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .core import ADMIN_HEADER, GRPC_ADMIN_HEADER, check_admin_token, check_secret
 from .errors import ServerExitedError, ServerSetupError, ServerTimeoutError
-from .server import die_with_parent, stop_group
+from .server import MODELS, die_with_parent, stop_group
 
 TEMPLATE = Path(__file__).with_name("nginx.conf.template")
 MiB = 1 << 20
@@ -39,6 +44,13 @@ MAX_BODY_BYTES = MAX_IMAGE_BYTES + MiB
 MAX_JSON_BYTES = 16 * 1024
 NGINX_SEARCH_PATH = ("/usr/sbin", "/usr/local/sbin", "/usr/local/nginx/sbin")
 _FIELD = re.compile(r"\{\{(\w+)\}\}")
+# Per-client limits (a client: its address and API key). Defaults far above what one ordinary
+# client sends (the SDK keeps 4 requests in flight by default, and a CPU host answers far fewer
+# than 500 a second), so only floods are refused: beyond them, 429 with Retry-After.
+RATE_LIMIT_PER_S = 500
+RATE_LIMIT_BURST = 1000
+CONNECTION_LIMIT = 64
+RETRY_AFTER_S = 1
 
 
 def is_loopback(host: str) -> bool:
@@ -101,6 +113,37 @@ class ProxyConfig:
     triton_host: str = "127.0.0.1"
     # Started as root, nginx runs its workers as this "user group" (only root may name one).
     worker_user: str = ""
+    served_models: tuple[str, ...] = MODELS
+    # The files the maps of the admin token and of the API keys include (see admin_token_map and
+    # api_keys_map); default: in the prefix, written by NginxProxy.start.
+    admin_token_map: Path | None = None
+    api_keys_map: Path | None = None
+    rate_limit_per_s: int = RATE_LIMIT_PER_S  # 0: off
+    rate_limit_burst: int = RATE_LIMIT_BURST
+    connection_limit: int = CONNECTION_LIMIT  # requests in progress per client; 0: off
+    retry_after_s: int = RETRY_AFTER_S
+
+    @property
+    def admin_token_map_path(self) -> Path:
+        return self.admin_token_map or Path(self.prefix) / "admin-token.map"
+
+    @property
+    def api_keys_map_path(self) -> Path:
+        return self.api_keys_map or Path(self.prefix) / "api-keys.map"
+
+    def limits(self) -> str:
+        """The per-client limits in words (the banner's line)."""
+        rate = (
+            f"{self.rate_limit_per_s} requests/s (bursts of {self.rate_limit_burst} more)"
+            if self.rate_limit_per_s
+            else "no request-rate limit"
+        )
+        connections = (
+            f"{self.connection_limit} requests in progress"
+            if self.connection_limit
+            else "no concurrency limit"
+        )
+        return f"{rate}, {connections} per client"
 
     @property
     def probe_host(self) -> str:
@@ -112,18 +155,37 @@ def nginx_config(config: ProxyConfig, template: str | None = None) -> str:
     """The nginx configuration for ``config`` (pure: the template's fields filled in)."""
     if config.max_json_bytes >= config.max_body_bytes:
         raise ValueError("the JSON limit must be below the body limit")
+    for name in ("rate_limit_per_s", "rate_limit_burst", "connection_limit", "retry_after_s"):
+        if getattr(config, name) < 0:
+            raise ValueError(f"{name} must be >= 0")
+    for model in config.served_models:
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", model):
+            raise ValueError(f"model name {model!r}: only letters, digits, '_' and '-'")
     fields = {key: str(value) for key, value in asdict(config).items()}
     fields |= {
         "user": f"user {config.worker_user};" if config.worker_user else "",
         "listen_http": listen_address(config.host, config.https_port),
         "listen_grpc": listen_address(config.host, config.grpc_port),
         "json_header_length_pattern": at_most_pattern(config.max_json_bytes),
+        "served_models": "|".join(config.served_models),
+        "admin_header": ADMIN_HEADER,
+        "admin_header_variable": ADMIN_HEADER.replace("-", "_"),
+        "grpc_admin_header_variable": GRPC_ADMIN_HEADER.replace("-", "_"),
+        "admin_token_map": str(config.admin_token_map_path),
+        "api_keys_map": str(config.api_keys_map_path),
+        # An empty key is not counted by nginx: that is how a limit is off.
+        "rate_limit_key": '"$binary_remote_addr$api_client"' if config.rate_limit_per_s else '""',
+        "rate_limit_per_s": str(config.rate_limit_per_s or 1),
+        "connection_limit_key": '"$binary_remote_addr$api_client"' if config.connection_limit else '""',
+        "connection_limit": str(config.connection_limit or 1),
     }
     for key, value in fields.items():
         if re.search(r"[\s;{}'\"]", value) and key not in (
             "json_header_length_pattern",
             "user",
             "worker_user",
+            "rate_limit_key",
+            "connection_limit_key",
         ):
             raise ValueError(f"{key} {value!r}: spaces, quotes, braces and ';' cannot go into nginx.conf")
     text = TEMPLATE.read_text() if template is None else template
@@ -134,6 +196,63 @@ def nginx_config(config: ProxyConfig, template: str | None = None) -> str:
         return fields[match[1]]
 
     return _FIELD.sub(fill, text)
+
+
+def _exact(value: str) -> str:
+    """A case-sensitive nginx map regex matching exactly ``value`` (map strings ignore case)."""
+    return '"~^' + re.sub(r"([.+])", r"\\\1", value) + '$"'
+
+
+def admin_token_map(token: str) -> str:
+    """The map entries (nginx syntax) that let the admin APIs pass with exactly ``token``."""
+    return f"{_exact(check_admin_token(token))} 1;\n"
+
+
+def check_api_key(key: str) -> str:
+    """The same rules as the admin token: nothing that could end a quoted nginx string."""
+    return check_secret(key, "an API key")
+
+
+def api_keys_map(keys: list[str] | None) -> str:
+    """The map entries (nginx syntax) naming the client of each "Bearer KEY"; None: keys are off.
+
+    A client is named by its key's position in the file (never the key: it goes into no log).
+    """
+    if keys is None:
+        return 'default "-";\n'
+    lines = ['default "";']
+    lines += [
+        f'{_exact("Bearer " + check_api_key(key))} "key{number}";' for number, key in enumerate(keys, 1)
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def read_api_keys(path: Path) -> list[str]:
+    """The keys in ``path``: one a line; blank lines and lines starting with '#' are skipped."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ServerSetupError(f"cannot read the API key file {path}: {error.__class__.__name__}") from None
+    keys = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            keys.append(check_api_key(line))
+        except ServerSetupError as error:
+            raise ServerSetupError(f"{path}, line {number}: {error}") from None
+    if not keys:
+        raise ServerSetupError(f"{path} holds no API key (one a line; '#' starts a comment)")
+    return keys
+
+
+def write_private(path: Path, text: str) -> None:
+    """``text`` into ``path``, readable by its owner only, replaced at once (never half-written)."""
+    partial = path.with_suffix(".part")
+    partial.touch(mode=0o600)
+    partial.write_text(text)
+    partial.replace(path)
 
 
 def unprivileged_workers() -> str:
@@ -168,10 +287,33 @@ class NginxProxy:
     Use as a context manager, or ``start`` / ``wait_listening`` / ``stop``.
     """
 
-    def __init__(self, config: ProxyConfig, nginx: str) -> None:
+    def __init__(
+        self,
+        config: ProxyConfig,
+        nginx: str,
+        admin_token: str,
+        api_key_file: Path | None = None,
+    ) -> None:
+        """``api_key_file``: inference needs one of its keys (re-read by ``reload``); None: no keys."""
         self.config = config
         self.nginx = nginx
         self.process: subprocess.Popen[bytes] | None = None
+        self._admin_token = admin_token
+        self.api_key_file = api_key_file
+        self.api_keys = 0  # how many keys the running nginx knows
+
+    def write_maps(self) -> None:
+        """The admin token's and the API keys' map files (private: the prefix is 0700/0711)."""
+        keys = read_api_keys(self.api_key_file) if self.api_key_file is not None else None
+        write_private(self.config.admin_token_map_path, admin_token_map(self._admin_token))
+        write_private(self.config.api_keys_map_path, api_keys_map(keys))
+        self.api_keys = len(keys or [])
+
+    def reload(self) -> None:
+        """Re-read the API key file and have nginx take the new keys (SIGHUP: a graceful reload)."""
+        self.write_maps()
+        if self.process is not None and self.process.poll() is None:  # else start() reads them
+            self.process.send_signal(signal.SIGHUP)
 
     @property
     def config_path(self) -> Path:
@@ -201,6 +343,14 @@ class NginxProxy:
             if worker is not None:
                 os.chown(prefix / temp, worker.pw_uid, worker.pw_gid)
         self.config_path.write_text(nginx_config(self.config))
+        try:
+            self.write_maps()
+        except ServerSetupError as error:
+            maps = (self.config.admin_token_map_path, self.config.api_keys_map_path)
+            if not all(path.exists() for path in maps):
+                raise
+            # A restart after the key file broke: the keys in force stay in force.
+            print(f"warning: keeping the API keys in force: {error}", file=sys.stderr, flush=True)
         test = subprocess.run(self._argv("-t", "-q"), capture_output=True, text=True, timeout=60, check=False)
         if test.returncode != 0:
             raise ServerSetupError(f"nginx refused its configuration:\n{test.stderr.strip()}")
@@ -252,7 +402,8 @@ def private_prefix():
 
 # The same edge in production (docker/): nginx's official image in front of the NGC tritonserver,
 # on 8443 (HTTPS) and 8444 (gRPC over TLS). `python -m densenet_serve.proxy compose|kubernetes`
-# writes these files; tests/deploy checks that the committed ones are exactly that.
+# writes these files; tests/deploy checks that the committed ones are exactly that. The admin
+# token's and the API keys' maps are secrets there, written by `python -m densenet_serve.proxy maps`.
 DEPLOYMENTS = {
     # A container of its own on the compose network; the root master names the image's `nginx` user.
     "compose": ProxyConfig(
@@ -260,6 +411,8 @@ DEPLOYMENTS = {
         triton_http_port=8000, triton_grpc_port=8001,
         certificate=Path("/run/secrets/tls_certificate"), private_key=Path("/run/secrets/tls_key"),
         prefix=Path("/tmp"), workers="auto", worker_user="nginx nginx",
+        admin_token_map=Path("/run/secrets/edge_admin_token_map"),
+        api_keys_map=Path("/run/secrets/edge_api_keys_map"),
     ),
     # A sidecar in the Triton pod (Triton on the pod's loopback), running as the pod's user.
     "kubernetes": ProxyConfig(
@@ -267,13 +420,53 @@ DEPLOYMENTS = {
         triton_http_port=8000, triton_grpc_port=8001,
         certificate=Path("/etc/nginx/tls/tls.crt"), private_key=Path("/etc/nginx/tls/tls.key"),
         prefix=Path("/tmp"), workers="auto",
+        admin_token_map=Path("/etc/nginx/edge/admin-token.map"),
+        api_keys_map=Path("/etc/nginx/edge/api-keys.map"),
     ),
 }  # fmt: skip
+MAP_FILES = ("admin-token.map", "api-keys.map")
+
+
+def write_map_files(directory: Path, admin_token: str, api_key_file: Path | None) -> list[Path]:
+    """The two map files of a deployment's edge (its secrets), from the token and the key file."""
+    keys = read_api_keys(api_key_file) if api_key_file is not None else None
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    written = []
+    for name, text in zip(MAP_FILES, (admin_token_map(admin_token), api_keys_map(keys)), strict=True):
+        write_private(directory / name, text)
+        written.append(directory / name)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m densenet_serve.proxy",
+        description="The production edge's files: its nginx.conf (compose|kubernetes, to standard "
+        "output), or its secrets (maps DIR: admin-token.map from $TRITON_ADMIN_TOKEN, api-keys.map "
+        "from --api-key-file, keys off without it).",
+    )
+    parser.add_argument("what", choices=[*DEPLOYMENTS, "maps"])
+    parser.add_argument("directory", nargs="?", type=Path, help="maps: where to write them")
+    parser.add_argument("--api-key-file", type=Path, help="maps: the client keys, one a line")
+    args = parser.parse_args(argv)
+    if args.what != "maps":
+        sys.stdout.write(nginx_config(DEPLOYMENTS[args.what]))
+        return 0
+    if args.directory is None:
+        parser.error("maps needs the directory to write them to")
+    token = os.environ.get("TRITON_ADMIN_TOKEN", "")
+    try:
+        if not token:
+            raise ServerSetupError("set TRITON_ADMIN_TOKEN (the same token tritonserver gets)")
+        for path in write_map_files(args.directory, token, args.api_key_file):
+            print(f"wrote {path}")
+    except ServerSetupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":
-    import sys
-
-    if len(sys.argv) != 2 or sys.argv[1] not in DEPLOYMENTS:
-        sys.exit(f"usage: python -m densenet_serve.proxy {{{'|'.join(DEPLOYMENTS)}}} > nginx.conf")
-    sys.stdout.write(nginx_config(DEPLOYMENTS[sys.argv[1]]))
+    raise SystemExit(main())

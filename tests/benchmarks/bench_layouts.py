@@ -54,11 +54,13 @@ def layout_config(
 ) -> str:
     """``config`` (configs/cpu.pbtxt's text) with the given layout."""
     config = re.sub(r"^(instance_group \[ \{ count: )\d+", rf"\g<1>{instances}", config, flags=re.MULTILINE)
-    config = re.sub(r"^dynamic_batching \{[^}]*\}\n", "", config, flags=re.MULTILINE)
+    # The committed config runs one request per instance (preferred_batch_size 1) behind a bounded
+    # queue; batching drops that line, keeping the queue policy.
+    single = "  preferred_batch_size: [ 1 ]\n"
+    if single not in config:
+        raise ValueError("cpu.pbtxt's dynamic_batching has no 'preferred_batch_size: [ 1 ]' line")
     if batching:
-        config = re.sub(
-            r"^instance_group \[", "dynamic_batching { }\ninstance_group [", config, flags=re.MULTILINE
-        )
+        config = config.replace(single, "")
     config = set_parameter(config, "intra_op_num_threads", str(threads))
     config = set_parameter(config, "pin_instances", str(pin).lower())
     config = set_parameter(config, "adaptive_threads", str(adaptive).lower())

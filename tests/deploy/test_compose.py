@@ -199,7 +199,7 @@ def test_only_the_proxy_publishes_serving_ports_with_tls():
             )
     assert set(proxy["depends_on"]) == set(SERVING)
     assert all(d["condition"] == "service_healthy" for d in proxy["depends_on"].values())
-    assert proxy["secrets"] == ["tls_certificate", "tls_key"]
+    assert proxy["secrets"] == ["tls_certificate", "tls_key", "edge_admin_token_map", "edge_api_keys_map"]
     assert proxy["read_only"] is True
     assert proxy["cap_drop"] == ["ALL"]
     assert "/etc/nginx/densenet/nginx.conf" in proxy["entrypoint"]
@@ -215,5 +215,8 @@ def test_the_proxy_config_is_the_launchers_template_for_compose():
     )
     assert "server triton:8000;" in committed
     assert "ssl_certificate /run/secrets/tls_certificate;" in committed
+    # The maps of the admin token and the API keys are the proxy's secrets.
+    assert "include /run/secrets/edge_admin_token_map;" in committed
+    assert "include /run/secrets/edge_api_keys_map;" in committed
     listens = re.findall(r"listen (\S+)", committed)
     assert listens == ["0.0.0.0:8443", "0.0.0.0:8444"]

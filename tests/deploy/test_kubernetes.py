@@ -168,6 +168,10 @@ def test_triton_serves_only_through_the_nginx_sidecar():
         "regenerate: python -m densenet_serve.proxy kubernetes"
     )
     assert f"ssl_certificate {mounts['tls']}/tls.crt;" in committed
+    for name in ("admin-token.map", "api-keys.map"):  # the edge's secret, mounted
+        assert f"include {mounts['edge']}/{name};" in committed
+    volumes_ = {v["name"]: v for v in resources()["Deployment"]["spec"]["template"]["spec"]["volumes"]}
+    assert volumes_["edge"]["secret"]["secretName"] == "densenet-edge"
     (generated,) = kustomization()["configMapGenerator"]
     assert generated["files"] == ["nginx.conf"]
     volumes = {v["name"]: v for v in resources()["Deployment"]["spec"]["template"]["spec"]["volumes"]}
@@ -176,7 +180,7 @@ def test_triton_serves_only_through_the_nginx_sidecar():
 
 def test_the_sidecars_config_passes_nginx_own_check(tmp_path):
     from densenet_serve.errors import ServerSetupError
-    from densenet_serve.proxy import find_nginx
+    from densenet_serve.proxy import find_nginx, write_map_files
     from densenet_serve.tls import self_signed
 
     try:
@@ -188,6 +192,11 @@ def test_the_sidecars_config_passes_nginx_own_check(tmp_path):
     text = text.replace("/etc/nginx/tls/tls.crt", str(certificate)).replace(
         "/etc/nginx/tls/tls.key", str(key)
     )
+    # The edge secret as `python -m densenet_serve.proxy maps` writes it, keys on.
+    keys = tmp_path / "keys"
+    keys.write_text("a-client-key-0123456789\n")
+    write_map_files(tmp_path / "edge", "an-admin-token-0123456789", keys)
+    text = text.replace("/etc/nginx/edge/", f"{tmp_path}/edge/")
     (tmp_path / "nginx.conf").write_text(text)
     result = subprocess.run(
         [nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", "stderr"],

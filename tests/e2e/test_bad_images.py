@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import tritonclient.http as httpclient
 from imagefactory import bad_images, cat_jpeg, encode, gradient, sized_jpeg
-from inference import curl_json, grpc_infer, http_infer, results
+from inference import curl_json, grpc_infer, http_infer, results, until_admitted
 from PIL import Image
 from tritonclient.utils import InferenceServerException
 
@@ -50,7 +50,8 @@ def test_mixed_good_and_bad_requests_in_dynamic_batches(http_url, http_client, a
         kind, name = item
         with httpclient.InferenceServerClient(http_url, network_timeout=120) as client:
             try:
-                ids = results(http_infer(client, [GOOD[name] if kind == "good" else BAD[name][0]]))[2][0]
+                image = GOOD[name] if kind == "good" else BAD[name][0]
+                ids = results(until_admitted(lambda: http_infer(client, [image])))[2][0]
                 return kind, name, ids.tolist(), None
             except InferenceServerException as error:
                 return kind, name, error.status(), error.message()

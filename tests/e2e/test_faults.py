@@ -101,13 +101,15 @@ def test_sigterm_lets_in_flight_requests_finish(model_repository, tmp_path):
     with server:
         server.wait_ready(300)
         children = processes.descendants(server.process.pid)
-        with ThreadPoolExecutor(6) as pool:
-            futures = [pool.submit(one, i) for i in range(6)]
+        # Four at once: no more than the bounded queues hold (preprocess 4, densenet 4 waiting), so
+        # every one is admitted and in flight when SIGTERM comes.
+        with ThreadPoolExecutor(4) as pool:
+            futures = [pool.submit(one, i) for i in range(4)]
             started.wait(30)
             time.sleep(0.5)  # let the requests reach the server
             stopping = threading.Thread(target=server.stop)
             stopping.start()
             shapes = [f.result(timeout=180) for f in futures]
             stopping.join(120)
-    assert shapes == [(8, 5)] * 6
+    assert shapes == [(8, 5)] * 4
     assert processes.alive(children) == []

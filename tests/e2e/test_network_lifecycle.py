@@ -38,6 +38,20 @@ def https_ready(edge: NetworkLauncher) -> bool:
         return False
 
 
+def edge_answer(edge: NetworkLauncher) -> tuple[int, str | None, str]:
+    """Status, Retry-After and body of a readiness request through the edge."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(
+            f"{edge.https_url}/v2/health/ready", timeout=30, context=edge.ssl_context()
+        ) as response:
+            return response.status, response.headers.get("Retry-After"), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Retry-After"), error.read().decode()
+
+
 def internal_http(edge: NetworkLauncher) -> str:
     command = edge.children()[edge.tritonserver_pid()]
     (port,) = [arg.split("=")[1] for arg in command.split() if arg.startswith("--http-port=")]
@@ -69,9 +83,17 @@ def test_dead_processes_are_restarted_and_leave_no_shared_memory(model_repositor
         assert edge.shm_prefix() != prefix
         assert https_ready(edge)
 
-        # tritonserver itself killed: the same.
+        # tritonserver itself killed: the same. Meanwhile (its models load for seconds) the edge
+        # answers 503 with Retry-After, which clients retry, instead of a bare 502.
         prefix = edge.shm_prefix()
         os.kill(edge.tritonserver_pid(), signal.SIGKILL)
+        seen: list[tuple[int, str | None, str]] = []
+        processes.wait_for(
+            lambda: seen.append(edge_answer(edge)) or seen[-1][0] != 200, 60, "an answer while restarting"
+        )
+        status, retry_after, body = seen[-1]
+        assert (status, retry_after) == (503, "1"), seen[-1]
+        assert "server unavailable (starting or restarting), retry after 1 s" in body
         processes.wait_for(lambda: restarted(edge, "all models READY again", 2), 300, "the second restart")
         assert shm_regions(prefix) == []
         assert check(internal_http(edge)).healthy

@@ -26,16 +26,7 @@ SHM_GROWTH_LIMIT_MB = 4
 
 
 def tree_rss_mb(root: int) -> float:
-    total_kb = 0
-    for pid in [root, *processes.descendants(root)]:
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
-        total_kb += next(
-            (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0
-        )
-    return total_kb / 1024
+    return processes.tree_rss(root) / 2**20
 
 
 def server_shm_mb(root: int) -> float:

@@ -42,9 +42,29 @@ def test_config_parses_and_batches(path):
     expected_name = path.parent.parent.name if path.parent.name == "configs" else path.parent.name
     assert config.name == expected_name
     assert config.max_batch_size > 0
-    # The CPU densenet runs one single-threaded session per core instead (tests/unit/densenet_serve).
-    if config.platform != "ensemble" and path != REPO / "densenet/configs/cpu.pbtxt":
+    if config.platform != "ensemble":
         assert config.HasField("dynamic_batching")
+
+
+@pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_model_that_queues_bounds_its_queue(path):
+    """Beyond capacity Triton refuses at once (UNAVAILABLE, HTTP 503) instead of queueing without
+    limit. The ensemble has no queue of its own; postprocess only takes what densenet finished."""
+    config = load(path)
+    if config.platform == "ensemble" or config.name == "postprocess":
+        return
+    assert config.dynamic_batching.default_queue_policy.max_queue_size > 0
+
+
+def test_preprocess_queues_at_least_what_the_cpu_densenet_queues():
+    """A burst the CPU densenet (the bottleneck) could still queue is not refused by preprocess
+    before it; and densenet queues at least one request per instance."""
+    preprocess, densenet = load(REPO / "preprocess/config.pbtxt"), load(REPO / "densenet/configs/cpu.pbtxt")
+    running = sum(group.count for group in densenet.instance_group)
+    assert preprocess.dynamic_batching.default_queue_policy.max_queue_size >= (
+        densenet.dynamic_batching.default_queue_policy.max_queue_size
+    )
+    assert densenet.dynamic_batching.default_queue_policy.max_queue_size >= running
 
 
 def test_gpu_and_cpu_densenet_share_the_interface():

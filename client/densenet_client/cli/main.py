@@ -25,7 +25,7 @@ from typing import Any
 from ..base import MAX_TOP_K, MODEL
 from ..client import DenseNetClient
 from ..endpoint import parse_endpoint
-from ..errors import DenseNetClientError, ModelNotReady, ServerUnavailable
+from ..errors import ConfigurationError, DenseNetClientError, ModelNotReady, ServerUnavailable
 from . import evaluate as evaluate_command
 from . import quality as quality_command
 from .curl import json_output_command, raw_binary_command
@@ -70,6 +70,13 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--model", default=MODEL, help=argparse.SUPPRESS)
     parser.add_argument("--connect-timeout", type=_positive(float), default=5.0, metavar="SECONDS")
+    parser.add_argument(
+        "--api-key-file",
+        type=Path,
+        metavar="FILE",
+        help="for a server that requires an API key: the file holding it (its first line that is not "
+        "a '#' comment); default $DENSENET_API_KEY. The key is never printed",
+    )
 
 
 def _batch_options(parser: argparse.ArgumentParser) -> None:
@@ -201,7 +208,22 @@ def _client_options(args: argparse.Namespace) -> dict[str, Any]:
         "model": args.model,
         "connect_timeout_s": args.connect_timeout,
         "request_timeout_s": args.timeout,
+        "api_key": api_key(args.api_key_file),
     }
+
+
+def api_key(path: Path | None) -> str | None:
+    """The key in ``path`` (its first line that is not blank or a '#' comment); None: no file given."""
+    if path is None:
+        return None
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigurationError(f"cannot read the API key file {path}: {type(error).__name__}") from None
+    for line in lines:
+        if line.strip() and not line.strip().startswith("#"):
+            return line.strip()
+    raise ConfigurationError(f"the API key file {path} holds no key")
 
 
 def curl(args: argparse.Namespace) -> int:
@@ -227,7 +249,11 @@ def curl(args: argparse.Namespace) -> int:
 
 def status(args: argparse.Namespace) -> int:
     with DenseNetClient(
-        args.url, protocol=args.protocol, model=args.model, connect_timeout_s=args.connect_timeout
+        args.url,
+        protocol=args.protocol,
+        model=args.model,
+        connect_timeout_s=args.connect_timeout,
+        api_key=api_key(args.api_key_file),
     ) as client:
         live, ready = client.is_live(), client.is_ready()
         print(f"server  {client.url}  live: {_yes(live)}  ready: {_yes(ready)}")

@@ -22,7 +22,8 @@ def test_every_layout_is_a_valid_config_with_its_settings(name):
     config = parse_model_config(layout_config(CPU_CONFIG, *LAYOUTS[name]))
     parameters = {k: v.string_value for k, v in config.parameters.items()}
     assert [g.count for g in config.instance_group] == [instances]
-    assert config.HasField("dynamic_batching") == batching
+    assert config.dynamic_batching.default_queue_policy.max_queue_size > 0  # bounded in every layout
+    assert (list(config.dynamic_batching.preferred_batch_size) != [1]) == batching
     assert (
         parameters["intra_op_num_threads"],
         parameters["pin_instances"],

@@ -90,3 +90,27 @@ def test_empty_images_are_refused_before_sending():
                 await client.classify(bytearray())
 
     asyncio.run(run())
+
+
+@pytest.mark.parametrize("url", ["https://127.0.0.1:8443", "grpcs://127.0.0.1:8444"])
+def test_the_api_key_goes_with_every_call_and_nowhere_else(url, monkeypatch):
+    monkeypatch.delenv("DENSENET_API_KEY", raising=False)
+    with DenseNetClient(url, api_key="sdk-test-key-0123456789") as client:
+        transport = client._transport
+        for kwargs in (transport.infer_kwargs, transport.control_kwargs, transport.metadata_kwargs):
+            assert kwargs["headers"] == {"authorization": "Bearer sdk-test-key-0123456789"}
+        assert "sdk-test-key" not in repr(client)
+    monkeypatch.setenv("DENSENET_API_KEY", "env-test-key-0123456789")
+    with DenseNetClient(url) as client:
+        assert client._transport.infer_kwargs["headers"] == {
+            "authorization": "Bearer env-test-key-0123456789"
+        }
+    monkeypatch.delenv("DENSENET_API_KEY")
+    with DenseNetClient(url) as client:
+        assert "headers" not in client._transport.infer_kwargs
+
+
+@pytest.mark.parametrize("key", [" ", "two words", "line\nbreak"])
+def test_an_api_key_that_cannot_be_a_header_is_refused(key):
+    with pytest.raises(ConfigurationError, match="API key must be printable"):
+        DenseNetClient(api_key=key)

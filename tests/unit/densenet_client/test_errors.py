@@ -15,9 +15,11 @@ from densenet_client.errors import (
     InvalidImage,
     InvalidRequest,
     ModelNotReady,
+    ServerBusy,
     ServerError,
     ServerUnavailable,
     Timeout,
+    Unauthorized,
     translate,
 )
 
@@ -142,3 +144,37 @@ def test_one_hierarchy():
     for kind in (InvalidRequest, InvalidImage, ModelNotReady, ServerUnavailable, Timeout, ServerError):
         assert issubclass(kind, DenseNetClientError)
     assert issubclass(ConfigurationError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "retry_after"),
+    [
+        ("503", "server busy: its queues are full, retry after 1 s", 1.0),  # the edge
+        ("429", "too many requests from this client, retry after 2 s", 2.0),  # the edge's limit
+        ("503", "in ensemble 'densenet_ensemble', Exceeds maximum queue size", None),  # Triton on loopback
+        ("StatusCode.UNAVAILABLE", "in ensemble 'densenet_ensemble', Exceeds maximum queue size", None),
+        ("StatusCode.UNAVAILABLE", "Received http2 header with status: 429", None),  # nginx to gRPC
+    ],
+)
+def test_a_busy_server_is_server_busy_with_its_retry_after(status, message, retry_after):
+    error = server_error(status, message)
+    assert type(error) is ServerBusy
+    assert isinstance(error, ServerUnavailable)  # retried
+    assert error.retry_after_s == retry_after
+    assert "is busy" in str(error)
+
+
+def test_an_unreachable_server_is_not_busy():
+    assert type(server_error("502", "Bad Gateway")) is ServerUnavailable
+    assert (
+        type(server_error("StatusCode.UNAVAILABLE", "failed to connect to all addresses"))
+        is ServerUnavailable
+    )
+
+
+@pytest.mark.parametrize("status", ["401", "StatusCode.UNAUTHENTICATED"])
+def test_a_missing_or_wrong_api_key_is_unauthorized_and_says_how_to_give_one(status):
+    error = server_error(status, "an API key is required: header Authorization: Bearer <key>")
+    assert type(error) is Unauthorized
+    assert "DENSENET_API_KEY" in str(error)
+    assert not isinstance(error, ServerUnavailable)  # never retried

@@ -6,7 +6,14 @@ import asyncio
 
 import pytest
 
-from densenet_client import ConfigurationError, InvalidImage, RetryPolicy, ServerUnavailable, Timeout
+from densenet_client import (
+    ConfigurationError,
+    InvalidImage,
+    RetryPolicy,
+    ServerBusy,
+    ServerUnavailable,
+    Timeout,
+)
 
 
 class FakeClock:
@@ -131,3 +138,30 @@ def test_the_async_form_behaves_the_same():
 def test_invalid_policies_are_refused(options):
     with pytest.raises(ConfigurationError):
         RetryPolicy(**options)
+
+
+def busy(retry_after_s: float | None) -> ServerBusy:
+    return ServerBusy("the server at http://h:1 is busy", retry_after_s=retry_after_s)
+
+
+def test_a_busy_server_is_retried_no_sooner_than_its_retry_after():
+    clock, attempt = FakeClock(), Flaky(busy(1.0), busy(1.0), busy(None))
+    policy = RetryPolicy(attempts=4, initial_backoff_s=0.2, multiplier=2, max_backoff_s=10, jitter=0)
+    assert policy.call(attempt, sleep=clock.sleep, clock=clock.clock) == "ok"
+    # Retry-After 1 s beats the backoff's 0.2 and 0.4; without one, the backoff (0.8) alone.
+    assert clock.sleeps == pytest.approx([1.0, 1.0, 0.8])
+
+
+def test_clients_told_the_same_retry_after_do_not_come_back_together():
+    policy = RetryPolicy(initial_backoff_s=0.1, jitter=0.2)
+    waits = [
+        policy.start(clock=lambda: 0.0, rand=lambda r=r: r).next_wait(busy(1.0)) for r in (0.0, 0.5, 0.9)
+    ]
+    assert waits == pytest.approx([1.0, 1.1, 1.18])
+
+
+def test_a_retry_after_beyond_the_elapsed_budget_gives_up_at_once():
+    clock, attempt = FakeClock(), Flaky(busy(60.0))
+    with pytest.raises(ServerBusy):
+        RetryPolicy(max_elapsed_s=30).call(attempt, sleep=clock.sleep, clock=clock.clock)
+    assert clock.sleeps == []

@@ -99,7 +99,9 @@ def test_the_cpu_config_on_two_cores_gives_each_instance_one_thread_and_both_whe
     instances = sum(group.count for group in config.instance_group)
     placements = placement.cpu_instance_placements(parameters, instances, available=((0, 1), 2))
     assert placements == [Placement(1, None, 2), Placement(1, None, 2)]
-    assert not config.HasField("dynamic_batching")  # single-threaded sessions gain nothing from it
+    # Single-threaded sessions gain nothing from batching: one request per run, behind a bounded queue.
+    assert list(config.dynamic_batching.preferred_batch_size) == [1]
+    assert config.dynamic_batching.default_queue_policy.max_queue_size > 0
 
 
 def test_session_options_follow_the_parameters():

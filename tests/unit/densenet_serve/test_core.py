@@ -55,6 +55,17 @@ def test_watchdog_is_due_after_failures_in_a_row():
     assert watchdog.failed == 0
 
 
+def test_a_busy_server_is_not_restarted_unless_it_stays_busy():
+    busy, failed, ok = Health(True, "queues full", busy=True), Health(False, "x"), Health(True, "ok")
+    answers = iter([failed, failed, busy, busy, failed, ok, busy, busy, busy, busy])
+    lines = []
+    watchdog = Watchdog("url", failures=3, report=lines.append, probe=lambda _: next(answers), busy_checks=4)
+    # Busy answers neither fail nor clear the count of failures; four busy in a row restart it.
+    assert [watchdog.due() for _ in range(10)] == [False] * 4 + [True] + [False] * 4 + [True]
+    assert lines[2] == "server busy (1/4 checks in a row): queues full"
+    assert lines[-1] == "server busy (4/4 checks in a row): queues full"
+
+
 def test_first_exit_names_the_process_and_its_code():
     quick = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
     slow = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])

@@ -90,3 +90,24 @@ def test_unsafe_admin_tokens_are_refused(tmp_path, token):
 
 def test_default_admin_token_is_random(tmp_path):
     assert ServerOptions(tmp_path).admin_token != ServerOptions(tmp_path).admin_token
+
+
+def test_api_keys_and_limits_are_checked_before_anything_starts(tmp_path, monkeypatch, capsys):
+    from densenet_serve.__main__ import main
+
+    keys = tmp_path / "keys"
+    keys.write_text("a-client-key-0123456789\n")
+    monkeypatch.delenv("DENSENET_API_KEY_FILE", raising=False)
+    assert build_parser().parse_args([]).api_key_file is None  # off by default
+    monkeypatch.setenv("DENSENET_API_KEY_FILE", str(keys))
+    assert build_parser().parse_args([]).api_key_file == keys
+    # On loopback there is no edge to check keys: refused, saying how to get one.
+    assert main(["--model-repository", str(tmp_path), "--api-key-file", str(keys)]) == 2
+    assert "network mode only: pass --host 0.0.0.0" in capsys.readouterr().err
+    keys.write_text("short\n")
+    assert main(["--host", "0.0.0.0", "--model-repository", str(tmp_path), "--api-key-file", str(keys)]) == 2
+    err = capsys.readouterr().err
+    assert "line 1: an API key must be at least 16 characters" in err
+    assert "short" not in err.replace(str(keys), "")
+    assert main(["--host", "0.0.0.0", "--model-repository", str(tmp_path), "--rate-limit", "-1"]) == 2
+    assert "--rate-limit must be >= 0" in capsys.readouterr().err

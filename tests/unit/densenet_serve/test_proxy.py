@@ -16,10 +16,13 @@ from densenet_serve.proxy import (
     MAX_BODY_BYTES,
     MAX_IMAGE_BYTES,
     ProxyConfig,
+    admin_token_map,
+    api_keys_map,
     at_most_pattern,
     find_nginx,
     is_loopback,
     nginx_config,
+    read_api_keys,
 )
 from densenet_serve.tls import fingerprint, self_signed, subject_alt_names
 
@@ -76,7 +79,7 @@ def test_config_caps_bodies_json_and_headers_and_times_out_slow_clients(tmp_path
     text = nginx_config(config(tmp_path, max_json_bytes=4096, client_timeout_s=7))
     assert f"client_max_body_size {MAX_BODY_BYTES};" in text
     assert "client_max_body_size 4096;" in text  # bodies that are all JSON
-    assert f'"~^{at_most_pattern(4096)}$" 0;' in text  # Inference-Header-Content-Length
+    assert f'"~^{at_most_pattern(4096)}$" "";' in text  # Inference-Header-Content-Length
     assert "large_client_header_buffers 4 8k;" in text
     for directive in ("client_header_timeout", "client_body_timeout", "send_timeout"):
         assert f"{directive} 7s;" in text
@@ -145,9 +148,104 @@ def test_nginx_accepts_the_rendered_configuration(tmp_path):
     if shutil.which("openssl") is None:
         pytest.skip("no openssl CLI")
     certificate, key = self_signed(tmp_path / "tls", "127.0.0.1")
-    edge = proxy.NginxProxy(config(tmp_path, certificate=certificate, private_key=key), nginx)
+    edge = proxy.NginxProxy(
+        config(tmp_path, certificate=certificate, private_key=key), nginx, "an-admin-token-of-16"
+    )
     edge.config_path.parent.mkdir(parents=True)
     edge.config_path.write_text(nginx_config(edge.config))
+    edge.write_maps()
     result = subprocess.run(edge._argv("-t"), capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert "test is successful" in result.stderr
+
+
+def map_regexes(text: str) -> dict[str, str]:
+    """The map file's regular expressions (Python-compatible here) and their values."""
+    entries = re.findall(r'^"~(.*)" (\S+);$', text, flags=re.MULTILINE)
+    return {pattern.replace("\\.", r"\.").replace("\\+", r"\+"): value for pattern, value in entries}
+
+
+def test_the_admin_token_matches_exactly_its_value_case_and_all():
+    (pattern,) = map_regexes(admin_token_map("Abc.def+ghi/jkl~mn-o_p"))
+    assert re.fullmatch(pattern, "Abc.def+ghi/jkl~mn-o_p")
+    for other in ("abc.def+ghi/jkl~mn-o_p", "AbcXdef+ghi/jkl~mn-o_p", "Abc.def+ghi/jkl~mn-o_p ", "x"):
+        assert not re.fullmatch(pattern, other), other
+    with pytest.raises(ServerSetupError, match="at least 16 characters"):
+        admin_token_map('short"; }')
+
+
+def test_api_keys_name_their_clients_by_position_and_never_by_the_key():
+    text = api_keys_map(["first-key-0123456789", "Second.key+0123456789"])
+    assert text.startswith('default "";')  # an unknown or missing key: 401
+    entries = map_regexes(text)
+    assert list(entries.values()) == ['"key1"', '"key2"']
+    first, second = entries
+    assert re.fullmatch(first, "Bearer first-key-0123456789")
+    assert not re.fullmatch(first, "Bearer FIRST-key-0123456789")
+    assert not re.fullmatch(first, "first-key-0123456789")
+    assert re.fullmatch(second, "Bearer Second.key+0123456789")
+    assert not re.fullmatch(second, "Bearer SecondXkey+0123456789")
+    assert api_keys_map(None) == 'default "-";\n'  # keys off: every client is "-"
+
+
+def test_the_key_file_holds_one_key_a_line_with_comments(tmp_path):
+    keys = tmp_path / "keys"
+    keys.write_text("# rotated 2026-01\n\nfirst-key-0123456789\n  second-key-0123456789  \n")
+    assert read_api_keys(keys) == ["first-key-0123456789", "second-key-0123456789"]
+    keys.write_text("first-key-0123456789\nshort\n")
+    with pytest.raises(ServerSetupError, match="line 2: an API key must be at least 16") as error:
+        read_api_keys(keys)
+    assert "short" not in str(error.value).split(":", 2)[-1].split("(")[0]
+    keys.write_text("# nothing\n")
+    with pytest.raises(ServerSetupError, match="holds no API key"):
+        read_api_keys(keys)
+    with pytest.raises(ServerSetupError, match="cannot read the API key file"):
+        read_api_keys(tmp_path / "missing")
+
+
+def test_limits_are_per_client_and_off_with_zero(tmp_path):
+    text = nginx_config(config(tmp_path, rate_limit_per_s=7, rate_limit_burst=3, connection_limit=5))
+    assert "rate=7r/s;" in text
+    assert "limit_req zone=per_client_rate burst=3 nodelay;" in text
+    assert "limit_conn per_client_connections 5;" in text
+    assert text.count('default "$binary_remote_addr$api_client";') == 2
+    off = nginx_config(config(tmp_path, rate_limit_per_s=0, connection_limit=0))
+    assert off.count('default "";') == 2  # an empty key is not counted
+    with pytest.raises(ValueError, match="must be >= 0"):
+        nginx_config(config(tmp_path, rate_limit_per_s=-1))
+
+
+def test_only_the_served_models_are_on_the_allow_list(tmp_path):
+    text = nginx_config(config(tmp_path, served_models=("a_model", "b")))
+    assert "location ~ ^/v2/models/(a_model|b)(/versions/[0-9]+)?/infer$ {" in text
+    with pytest.raises(ValueError, match="model name"):
+        nginx_config(config(tmp_path, served_models=("a|.*",)))
+
+
+def test_the_production_maps_are_written_private_from_the_token_and_the_key_file(
+    tmp_path, monkeypatch, capsys
+):
+    keys = tmp_path / "keys"
+    keys.write_text("a-client-key-0123456789\n")
+    monkeypatch.setenv("TRITON_ADMIN_TOKEN", "an-admin-token-0123456789")
+    assert proxy.main(["maps", str(tmp_path / "edge"), "--api-key-file", str(keys)]) == 0
+    assert (tmp_path / "edge" / "admin-token.map").read_text() == admin_token_map("an-admin-token-0123456789")
+    assert (tmp_path / "edge" / "api-keys.map").read_text() == api_keys_map(["a-client-key-0123456789"])
+    assert all(path.stat().st_mode & 0o077 == 0 for path in (tmp_path / "edge").iterdir())
+    assert "a-client-key" not in capsys.readouterr().out
+    monkeypatch.delenv("TRITON_ADMIN_TOKEN")
+    assert proxy.main(["maps", str(tmp_path / "other")]) == 2
+    assert "set TRITON_ADMIN_TOKEN" in capsys.readouterr().err
+
+
+def test_a_restart_after_the_key_file_broke_keeps_the_keys_in_force(tmp_path):
+    keys = tmp_path / "keys"
+    keys.write_text("a-client-key-0123456789\n")
+    edge = proxy.NginxProxy(config(tmp_path), "nginx", "an-admin-token-0123456789", keys)
+    edge.config.prefix.mkdir()
+    edge.write_maps()
+    in_force = edge.config.api_keys_map_path.read_text()
+    keys.write_text("short\n")
+    with pytest.raises(ServerSetupError, match="line 1"):
+        edge.write_maps()  # a reload refuses it ...
+    assert edge.config.api_keys_map_path.read_text() == in_force  # ... and changes nothing

@@ -82,3 +82,19 @@ def test_curl_refuses_grpc_and_missing_images(image, tmp_path, capsys):
 def test_status_of_an_unreachable_server_exits_1(capsys):
     assert main(["status", "--url", f"http://127.0.0.1:{free_port()}"]) == 1
     assert "live: no  ready: no" in capsys.readouterr().out
+
+
+def test_the_api_key_file_is_read_and_a_bad_one_is_a_clear_error(image, tmp_path, capsys):
+    from densenet_client.cli.main import api_key
+
+    key = tmp_path / "key"
+    key.write_text("# for the edge\n\n  cli-test-key-0123456789  \nsecond-line-ignored\n")
+    assert api_key(key) == "cli-test-key-0123456789"
+    assert api_key(None) is None
+    key.write_text("# nothing else\n")
+    assert main(["classify", str(image), "--api-key-file", str(key)]) == 2
+    assert "holds no key" in capsys.readouterr().err
+    assert main(["classify", str(image), "--api-key-file", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read the API key file" in err
+    assert "Traceback" not in err
