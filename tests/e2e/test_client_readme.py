@@ -39,18 +39,24 @@ def test_sdk_example(protocol, http_url, grpc_url, tmp_path):
     assert all(re.search(r"\d+\.\d%  class \d+$", line) for line in lines), lines
 
 
-def test_cli_example_on_a_folder(http_url, grpc_url, tmp_path):
+def test_cli_example_on_a_folder(server, http_url, grpc_url, tmp_path):
     photos = tmp_path / "photos"
     (photos / "more").mkdir(parents=True)
     (photos / "cat.jpg").write_bytes(cat_jpeg())
     (photos / "more" / "coffee.png").write_bytes(encode(photo("coffee.png"), "PNG"))
     (tmp_path / "cat.jpg").write_bytes(cat_jpeg())
+    (tmp_path / "typical").mkdir()  # the images a drift reference is taken from
+    (tmp_path / "typical" / "cat.jpg").write_bytes(cat_jpeg())
     script = (
         CLI[0]
         .replace(".venv/bin/", f"{Path(sys.executable).parent}/")
         .replace("grpc://localhost:8001", f"grpc://{grpc_url}")
     )
-    env = {**os.environ, "DENSENET_URL": f"http://{http_url}"}
+    env = {
+        **os.environ,
+        "DENSENET_URL": f"http://{http_url}",
+        "DENSENET_METRICS_URL": f"http://127.0.0.1:{server.options.metrics_port}/metrics",
+    }
     done = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script],
         cwd=tmp_path,
@@ -66,3 +72,5 @@ def test_cli_example_on_a_folder(http_url, grpc_url, tmp_path):
     assert all(len(r["predictions"]) == 5 for r in records)
     assert "curl --data-binary @cat.jpg" in done.stdout
     assert "live: yes  ready: yes" in done.stdout
+    assert "answers " in done.stdout  # densenet-client quality's summary
+    assert json.loads((tmp_path / "drift_reference.json").read_text())
