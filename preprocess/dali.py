@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 from .config import ChannelOrder, PreprocessConfig
-from .decode import ImageHeader, inspect_image, jpeg_markers_valid, strip_padding
+from .decode import ImageHeader, declared_size, inspect_image, jpeg_markers_valid, strip_padding
 from .errors import ConfigError, CorruptImageError, ImageError
 from .pipeline import Batch, Row, warm_up_images
 from .transform import source_box
@@ -162,8 +162,7 @@ def define_pipeline(
 
 
 def _gpu_stack(samples: list[Any]) -> Any:
-    """GPU samples → one [N, 3, H, W] ``TensorGPU`` (DLPack) in a buffer of its own, which outlives
-    the pipeline's output buffers (reused on the next run)."""
+    """One request's GPU samples → one contiguous [N, 3, H, W] ``TensorGPU`` (DLPack)."""
     from nvidia.dali.backend import TensorListGPU
 
     return TensorListGPU(samples, contiguous=True).as_tensor()
@@ -189,14 +188,20 @@ class DaliPreprocessor:
             num_threads=num_threads or config.threads,
             device_id=device_id,
         )
-        self._pipe = self._build()
-        self._pipe.build()
+        self._pipe = self._rebuild()
+
+    def _rebuild(self) -> Any:
+        pipe = self._build()
+        pipe.build()
+        return pipe
 
     def process(self, rows: Sequence[Row]) -> Batch:
         """Each encoded row (zero padding allowed) → its normalized sample, or the error that refused it."""
         results: list[Any] = [None] * len(rows)
+        sizes: list[tuple[int, int]] = []
         accepted = []
-        for index, checked in enumerate(self.check(rows)):
+        for index, (checked, size) in enumerate(self.check(rows)):
+            sizes.append(size)
             if isinstance(checked, ImageError):
                 results[index] = checked
             else:
@@ -206,12 +211,15 @@ class DaliPreprocessor:
             for (index, *_), sample in zip(chunk, self._decode(chunk), strict=True):
                 results[index] = sample
         if self.device_id is None:
-            return Batch(results)
-        return Batch(results, stack=_gpu_stack, on_host=False)
+            return Batch(results, sizes=sizes)
+        return Batch(results, stack=_gpu_stack, on_host=False, sizes=sizes)
 
-    def check(self, rows: Sequence[Row]) -> list[tuple[np.ndarray, dict[str, np.ndarray]] | ImageError]:
-        """The CPU's share of the work: per row, the bytes and resize passes DALI needs, or the refusal."""
-        checked: list[tuple[np.ndarray, dict[str, np.ndarray]] | ImageError] = []
+    def check(
+        self, rows: Sequence[Row]
+    ) -> list[tuple[tuple[np.ndarray, dict[str, np.ndarray]] | ImageError, tuple[int, int]]]:
+        """The CPU's share of the work: per row, the bytes and resize passes DALI needs or the
+        refusal, and (encoded bytes, declared pixels or 0 if refused) as the Python engine measures."""
+        checked: list[tuple[tuple[np.ndarray, dict[str, np.ndarray]] | ImageError, tuple[int, int]]] = []
         for row in rows:
             data = strip_padding(row)
             try:
@@ -219,9 +227,11 @@ class DaliPreprocessor:
                 if header.format == "JPEG" and not jpeg_markers_valid(data):
                     raise CorruptImageError("corrupt JPEG: an unknown marker inside the image data")
             except ImageError as error:
-                checked.append(error)
+                checked.append((error, (len(data), 0)))
                 continue
-            checked.append((np.frombuffer(data, dtype=np.uint8), resize_passes(header, self.config)))
+            width, height = declared_size(data, header.format) or (0, 0)
+            inputs = (np.frombuffer(data, dtype=np.uint8), resize_passes(header, self.config))
+            checked.append((inputs, (len(data), width * height)))
         return checked
 
     def process_batch(self, rows: Sequence[Row]) -> list[np.ndarray | ImageError]:
@@ -236,15 +246,13 @@ class DaliPreprocessor:
         except Exception:
             # DALI fails the whole batch on one image it cannot decode and does not say which;
             # rebuild (the pipeline may be left unusable) and decode one by one to find it.
-            self._pipe = self._build()
-            self._pipe.build()
+            self._pipe = self._rebuild()
         samples = []
         for item in chunk:
             try:
                 samples.extend(self._run([item]))
             except Exception:
-                self._pipe = self._build()
-                self._pipe.build()
+                self._pipe = self._rebuild()
                 samples.append(CorruptImageError("corrupt image data: the decoder cannot read it"))
         return samples
 
@@ -253,7 +261,7 @@ class DaliPreprocessor:
         (output,) = self._pipe.run(IMAGE=[image for _, image, _ in chunk], **inputs)
         if self.device_id is not None:
             return [output[i] for i in range(len(chunk))]
-        batch = np.array(output.as_tensor())  # a copy: the pipeline reuses its buffers on the next run
+        batch = np.array(output.as_tensor())  # host arrays of our own, as the Python engine returns
         return list(batch)
 
     def warm_up(self) -> None:
@@ -269,5 +277,5 @@ def run_cpu(
 ) -> list[np.ndarray | ImageError]:
     """The GPU pipeline's definition on DALI's CPU operators: one [3, H, W] float32 array or one
     :class:`ImageError` per image, as :meth:`Preprocessor.process_batch` returns them."""
-    preprocessor = DaliPreprocessor(config, max_batch_size=max(1, min(batch_size, len(encoded_images) or 1)))
+    preprocessor = DaliPreprocessor(config, max_batch_size=max(1, min(batch_size, len(encoded_images))))
     return preprocessor.process_batch(encoded_images)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -30,8 +30,8 @@ class Batch:
     results: list[Any]
     stack: Callable[[list[Any]], Any] = np.stack
     on_host: bool = True
-    # Per row (encoded bytes, pixels) for the metrics, where the engine measured them while decoding.
-    sizes: list[tuple[int, int]] | None = None
+    # Per row (encoded bytes, declared pixels or 0 if refused) for the metrics.
+    sizes: list[tuple[int, int]] = field(default_factory=list)
 
     def errors(self, start: int, count: int) -> list[tuple[int, ImageError]]:
         """The refused rows among ``count`` rows from ``start``, as (offset, error)."""

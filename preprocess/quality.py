@@ -6,13 +6,7 @@ and each image's size goes into bucketed histograms with the upper bounds below.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-import numpy as np
-
 from .config import PreprocessConfig
-from .decode import declared_size, sniff_format, strip_padding
 from .errors import (
     CorruptImageError,
     EmptyImageError,
@@ -55,21 +49,6 @@ def refusal_reason(error: ImageError) -> str:
 def all_reasons() -> tuple[str, ...]:
     """Every value the reason label can take, so each series exists (at 0) from the start."""
     return (*REFUSAL_REASONS.values(), OTHER_REASON)
-
-
-def input_sizes(rows: Sequence[bytes | np.ndarray], results: Sequence[Any]) -> list[tuple[int, int]]:
-    """Per row, (encoded bytes without padding, declared width x height if accepted else 0).
-
-    What :meth:`preprocess.Preprocessor.process_batch_measured` records while decoding, for an
-    engine that does not (DALI).
-    """
-    sizes = []
-    for row, result in zip(rows, results, strict=True):
-        data = strip_padding(row)
-        accepted = not isinstance(result, ImageError)
-        width, height = (declared_size(data, sniff_format(data) or "") or (0, 0)) if accepted else (0, 0)
-        sizes.append((len(data), width * height))
-    return sizes
 
 
 def preprocessing_labels(config: PreprocessConfig, preset: str) -> dict[str, str]:

@@ -73,6 +73,15 @@ def jpeg_bomb(width: int = 60000, height: int = 60000) -> bytes:
     return bytes(data)
 
 
+def corrupt_huffman_table(data: bytes) -> bytes:
+    """A JPEG whose first Huffman table declares more codes than exist: it passes every header check
+    and only the decoder finds out (a DALI pipeline then fails its whole batch)."""
+    out = bytearray(data)
+    dht = out.find(b"\xff\xc4")
+    out[dht + 5 : dht + 21] = b"\xff" * 16  # 16 code lengths of 255 codes each
+    return bytes(out)
+
+
 def bad_images() -> dict[str, bytes]:
     """Images the server must refuse, each for its own reason (tests/e2e/test_bad_images.py)."""
     return {

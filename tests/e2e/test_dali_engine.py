@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import tritonclient.http as httpclient
-from imagefactory import bad_images, cat_jpeg, encode, photo, sized_jpeg
+from imagefactory import bad_images, cat_jpeg, corrupt_huffman_table, encode, photo, sized_jpeg
 from inference import http_infer, reference_top_k, results, until_admitted
 from servers import serving_model
 from tritonclient.utils import InferenceServerException
@@ -28,14 +28,6 @@ PHOTOS = ("chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png", "cam
 
 def _jpeg(name: str) -> bytes:
     return encode(photo(name).convert("RGB"), "JPEG", quality=92)
-
-
-def corrupt_huffman_table(data: bytes) -> bytes:
-    """Passes every header check; only the decoder finds out (DALI then fails its whole batch)."""
-    out = bytearray(data)
-    dht = out.find(b"\xff\xc4")
-    out[dht + 5 : dht + 21] = b"\xff" * 16
-    return bytes(out)
 
 
 def serve_dali_on_the_cpu(repository: Path) -> None:

@@ -12,7 +12,6 @@ from preprocess.quality import (
     BYTES_BUCKETS,
     PIXELS_BUCKETS,
     all_reasons,
-    input_sizes,
     preprocessing_labels,
     refusal_reason,
 )
@@ -92,10 +91,9 @@ class TritonPythonModel:
             rows.extend(images)
         batch = self._preprocessor.process(rows)
         if self._metrics is not None:
-            # The Python engine measures the sizes while decoding; DALI's are measured here.
-            sizes = batch.sizes if batch.sizes is not None else input_sizes(rows, batch.results)
+            # Both engines measure the input sizes while checking or decoding each image.
             reasons = [refusal_reason(r) for r in batch.results if isinstance(r, ImageError)]
-            self._metrics.submit((reasons, sizes))
+            self._metrics.submit((reasons, batch.sizes))
 
         responses = []
         for start, count in spans:

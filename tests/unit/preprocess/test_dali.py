@@ -148,18 +148,9 @@ def test_good_and_bad_images_in_one_batch_each_get_their_own_result():
         np.testing.assert_array_equal(result, alone)  # a neighbour's failure changes nothing
 
 
-def corrupt_huffman_table(data: bytes) -> bytes:
-    """``data`` with its first Huffman table declaring more codes than exist: every JPEG decoder's
-    fatal error, which our header checks do not look for (it needs DALI to fail the batch)."""
-    out = bytearray(data)
-    dht = out.find(b"\xff\xc4")
-    out[dht + 5 : dht + 21] = b"\xff" * 16  # 16 code lengths of 255 codes each
-    return bytes(out)
-
-
 def test_an_image_the_decoder_fails_on_fails_alone_and_the_pipeline_recovers():
     config = PreprocessConfig(decode_threads=1)
-    broken = corrupt_huffman_table(PHOTOS["cat-451x300"])
+    broken = factory.corrupt_huffman_table(PHOTOS["cat-451x300"])
     preprocessor = DaliPreprocessor(config, max_batch_size=4)
     good = PHOTOS["coffee-500x375"]
     (alone,) = preprocessor.process_batch([good])

@@ -12,7 +12,7 @@ from preprocess import (
     Preprocessor,
     TooManyPixelsError,
 )
-from preprocess.quality import all_reasons, input_sizes, preprocessing_labels, refusal_reason
+from preprocess.quality import all_reasons, preprocessing_labels, refusal_reason
 
 
 @pytest.mark.parametrize(
@@ -71,11 +71,15 @@ def test_quality_metrics_is_a_known_parameter():
     assert PreprocessConfig.from_parameters({}).quality_metrics is True
 
 
-def test_input_sizes_measure_what_the_python_engine_measures_while_decoding():
-    preprocessor = Preprocessor(PreprocessConfig(decode_threads=1))
+def test_both_engines_measure_the_same_input_sizes():
+    from preprocess.dali import DaliPreprocessor
+
+    config = PreprocessConfig(decode_threads=1)
+    preprocessor = Preprocessor(config)
     image = encode(photo("coffee.png").resize((300, 200)), "JPEG")
     rows = [image, b"not an image", bad_images()["png-bomb"]]
-    results, sizes = preprocessor.process_batch_measured(rows)
-    assert input_sizes(rows, results) == sizes == [(len(image), 300 * 200), (12, 0), (len(rows[2]), 0)]
+    _, sizes = preprocessor.process_batch_measured(rows)
+    dali = DaliPreprocessor(config, max_batch_size=4).process(rows).sizes
+    assert dali == sizes == [(len(image), 300 * 200), (12, 0), (len(rows[2]), 0)]
     batch = preprocessor.process(rows)
     assert batch.sizes == sizes
