@@ -22,6 +22,8 @@ import numpy as np
 
 T = TypeVar("T")
 _STOP = object()
+# How often the python models write their metrics: the metrics lag the answers by at most about this.
+WRITE_INTERVAL_S = 1.0
 
 
 def le_label(bound: float) -> str:
@@ -56,6 +58,15 @@ class Metrics:
     def __init__(self, family: Callable[[str, str, str], Any]) -> None:
         self._family = family
         self._families: dict[str, Any] = {}
+
+    @classmethod
+    def of(cls, family_class: Any) -> Metrics:
+        """Metrics made by ``pb_utils.MetricFamily`` (passed in: this package never imports Triton)."""
+        return cls(
+            lambda name, description, kind: family_class(
+                name=name, description=description, kind=getattr(family_class, kind)
+            )
+        )
 
     def _metric(self, name: str, description: str, kind: str, labels: dict[str, str]) -> Metric:
         if name not in self._families:

@@ -11,11 +11,11 @@ from typing import TypeVar
 
 import numpy as np
 
+from densenet_serve.health import BUSY  # Triton's refusal when a model's bounded queue is full
 from postprocess import softmax, top_k
 from preprocess import PreprocessConfig, Preprocessor
 
 T = TypeVar("T")
-BUSY = "Exceeds maximum queue size"  # Triton's refusal when a model's bounded queue is full
 
 
 def until_admitted(call: Callable[[], T], attempts: int = 100, wait_s: float = 0.1) -> T:

@@ -10,22 +10,14 @@ from postprocess import InvalidTopKError, label_array, load_labels, parse_top_k,
 from postprocess.config import PostprocessConfig
 from postprocess.drift import DriftWindow, drift, load_reference, noise_floor
 from postprocess.quality import CONFIDENCE_BUCKETS, batch_quality
-from preprocess.metrics import BackgroundWriter, Metrics
-
-WRITE_INTERVAL_S = 1.0  # the metrics lag the answers by at most about this
-
-
-def metric_family(name, description, kind):
-    return pb_utils.MetricFamily(
-        name=name, description=description, kind=getattr(pb_utils.MetricFamily, kind)
-    )
+from preprocess.metrics import WRITE_INTERVAL_S, BackgroundWriter, Metrics
 
 
 class AnswerMetrics:
     """The densenet_* answer metrics on Triton's metrics port (docs/quality.md)."""
 
     def __init__(self, config, labels, reference):
-        metrics = self._metrics = Metrics(metric_family)
+        metrics = self._metrics = Metrics.of(pb_utils.MetricFamily)
         self.top1 = metrics.histogram(
             "densenet_top1_probability", "Top-1 softmax probability of each answer", CONFIDENCE_BUCKETS
         )

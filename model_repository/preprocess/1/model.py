@@ -7,7 +7,7 @@ import triton_python_backend_utils as pb_utils
 
 from preprocess import ConfigError, Engine, ImageError, PreprocessConfig, Preprocessor
 from preprocess.config import DEFAULT_PRESET
-from preprocess.metrics import BackgroundWriter, Metrics
+from preprocess.metrics import WRITE_INTERVAL_S, BackgroundWriter, Metrics
 from preprocess.quality import (
     BYTES_BUCKETS,
     PIXELS_BUCKETS,
@@ -16,20 +16,12 @@ from preprocess.quality import (
     refusal_reason,
 )
 
-WRITE_INTERVAL_S = 1.0  # the metrics lag the answers by at most about this
-
-
-def metric_family(name, description, kind):
-    return pb_utils.MetricFamily(
-        name=name, description=description, kind=getattr(pb_utils.MetricFamily, kind)
-    )
-
 
 class InputMetrics:
     """The densenet_* input metrics on Triton's metrics port (docs/quality.md)."""
 
     def __init__(self, config, preset):
-        metrics = self._metrics = Metrics(metric_family)
+        metrics = self._metrics = Metrics.of(pb_utils.MetricFamily)
         refused = "Images refused by preprocess, by reason"
         self.refused = {
             r: metrics.counter("densenet_images_refused_total", refused, reason=r) for r in all_reasons()

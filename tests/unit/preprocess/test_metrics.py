@@ -113,6 +113,19 @@ def test_metrics_make_one_family_per_name_and_keep_it():
     assert a is not b
 
 
+def test_metrics_of_a_family_class_pass_its_kind_attribute():
+    class MetricFamily(FakeFamily):  # pb_utils.MetricFamily's shape: keyword arguments, kind constants
+        COUNTER, GAUGE = "counter-kind", "gauge-kind"
+
+        def __init__(self, *, name, description, kind):
+            super().__init__(name, description, kind)
+
+    metrics = Metrics.of(MetricFamily)
+    metrics.counter("x_total", "x").increment(2)
+    metrics.gauge("y", "y").set(1)
+    assert [f.kind for f in metrics._families.values()] == ["counter-kind", "gauge-kind"]
+
+
 def test_bucket_counters_increment_each_changed_bucket_once():
     families = {}
 
