@@ -298,7 +298,7 @@ _KNOWN_PARAMETERS = frozenset(
 
 
 def _available_cpus() -> int:
-    from .cpus import usable_cpus  # the project's one CPU-count rule (affinity capped by the quota)
+    from densenet_contract.cpus import usable_cpus  # the project's one CPU-count rule
 
     return usable_cpus()
 

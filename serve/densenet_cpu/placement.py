@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 # The project's one CPU-count rule lives with the preprocess package (which may not import this
 # one); re-exported here for the model's callers.
-from preprocess.cpus import CGROUP_CPU_MAX, available_cpus, cpu_quota
+from densenet_contract.cpus import CGROUP_CPU_MAX, available_cpus, cpu_quota
 
 __all__ = [
     "CGROUP_CPU_MAX",

@@ -278,7 +278,7 @@ def _certificate(args: argparse.Namespace) -> tuple[Path, Path]:
 
 
 def _proxy_config(args: argparse.Namespace, options: ServerOptions, prefix: Path) -> ProxyConfig:
-    from preprocess.cpus import usable_cpus
+    from densenet_contract.cpus import usable_cpus
 
     certificate, key = _certificate(args)
     return ProxyConfig(

@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from preprocess import PreprocessConfig, cpus
+from densenet_contract import cpus
+from preprocess import PreprocessConfig
 
 
 @pytest.fixture
