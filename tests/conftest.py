@@ -37,7 +37,7 @@ def seeded_onnx() -> Path:
 def trained_model():
     """A TRAINED ImageNet classifier in densenet-7's interface (EfficientNet-Lite0 from PyPI, converted
     without PyTorch), with the preprocessing it needs recorded: for tests that check real answers."""
-    from densenet_build.acquire import trained_test_model
+    from densenet_build.acquire.sources import trained_test_model
 
     return trained_test_model(CACHE)
 

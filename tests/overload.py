@@ -112,6 +112,6 @@ def server_rss(server_pid: int) -> int:
 
 def instances(config_text: str) -> int:
     """The model instances a config runs (the sum of its instance_group counts)."""
-    from densenet_build.pbtxt import parse_model_config
+    from densenet_build.repository.pbtxt import parse_model_config
 
     return sum(group.count or 1 for group in parse_model_config(config_text).instance_group) or 1

@@ -15,14 +15,14 @@ from densenet_serve import ServerOptions, TritonServer
 from densenet_serve.ports import free_port
 
 if TYPE_CHECKING:
-    from densenet_build.acquire import AcquiredModel
+    from densenet_build.acquire.sources import AcquiredModel
 
 SEEDED_ONNX_NAME = "densenet121-seeded.onnx"
 
 
 def seeded_onnx(cache_dir: Path) -> Path:
     """The raw seeded DenseNet-121 (batch 1, like densenet-7), generated once into ``cache_dir``."""
-    from densenet_build.seeded import write_seeded_densenet
+    from densenet_build.testmodels.seeded import write_seeded_densenet
 
     path = cache_dir / SEEDED_ONNX_NAME
     if not path.exists():
@@ -37,9 +37,9 @@ def scratch_repository(source: Path, destination: Path, model: Path | AcquiredMo
 
     ``model``: an acquired model (weights and preprocessing recorded), or the path of the seeded ONNX.
     """
-    from densenet_build.acquire import AcquiredModel, sha256_of
-    from densenet_build.install import install_onnx
-    from densenet_build.seeded import SEEDED_WEIGHTS
+    from densenet_build.acquire.sources import AcquiredModel, sha256_of
+    from densenet_build.repository.install import install_onnx
+    from densenet_build.testmodels.seeded import SEEDED_WEIGHTS
 
     if not isinstance(model, AcquiredModel):
         model = AcquiredModel(Path(model), SEEDED_WEIGHTS, sha256_of(model))

@@ -2,7 +2,7 @@
 
     python tests/benchmarks/accuracy_fast_path.py [DATASET] [--samples 100] [--output FILE]
 
-Runs the trained test model (EfficientNet-Lite0 in densenet-7's interface, `densenet_build.acquire.
+Runs the trained test model (EfficientNet-Lite0 in densenet-7's interface, `densenet_build.acquire.sources.
 trained_test_model`) in-process with ONNX Runtime on the input of three preprocessors, all with the
 model's own preset (efficientnet_lite):
 
@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: servers
 
 from servers import REPO_ROOT
 
-from densenet_build.acquire import trained_test_model
-from densenet_build.samples import write_samples
+from densenet_build.acquire.sources import trained_test_model
+from densenet_build.images.samples import write_samples
 from densenet_client.cli.datasets import find_labelled
 from preprocess import PreprocessConfig, Preprocessor, ResamplingMode
 

@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: servers
 from scratch import scratch_repository
 from servers import REPO_ROOT, serving
 
-from densenet_build.acquire import AcquiredModel, acquire
-from densenet_build.pbtxt import update_parameters
+from densenet_build.acquire.sources import AcquiredModel, acquire
+from densenet_build.repository.pbtxt import update_parameters
 from preprocess.config import PRESETS
 
 CACHE = REPO_ROOT / ".cache" / "test-models"

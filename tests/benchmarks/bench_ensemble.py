@@ -64,7 +64,7 @@ def corpus() -> list[bytes]:
 
 def cpu_config(config_path: Path) -> tuple[dict[str, str], list[Placement]]:
     """The served CPU config's ONNX Runtime parameters and its instances' placements on this host."""
-    from densenet_build.pbtxt import parse_model_config
+    from densenet_build.repository.pbtxt import parse_model_config
 
     config = parse_model_config(config_path.read_text())
     parameters = {k: v.string_value for k, v in config.parameters.items()}

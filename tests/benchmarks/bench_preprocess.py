@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: imagefac
 
 from imagefactory import encode, jpeg_bomb, photo, png_bomb, sized_jpeg
 
-from densenet_build.samples import write_samples
+from densenet_build.images.samples import write_samples
 from preprocess import ImageError, PreprocessConfig, Preprocessor, ResamplingMode
 from preprocess.decode import dct_scale
 from preprocess.transform import draft_size

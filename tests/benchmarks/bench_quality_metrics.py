@@ -31,7 +31,7 @@ from bench_report import model_stats, stats_delta
 from inference import http_infer
 from scratch import scratch_repository, seeded_onnx
 
-from densenet_build.pbtxt import update_parameters
+from densenet_build.repository.pbtxt import update_parameters
 from densenet_serve import ServerOptions, TritonServer
 from densenet_serve.core import ADMIN_HEADER
 from densenet_serve.ports import free_port

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from deployfiles import COMPOSE, DOCKER, REPO_ROOT, compose, dotenv, interpolate, tool
 
-from densenet_build.pbtxt import parse_model_config
+from densenet_build.repository.pbtxt import parse_model_config
 
 SERVING = ("triton", "triton-cpu")
 SECRETS_ENV = {"TRITON_ADMIN_TOKEN": "t" * 32, "GRAFANA_ADMIN_PASSWORD": "p" * 16}

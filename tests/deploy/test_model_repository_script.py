@@ -17,7 +17,7 @@ import pytest
 from deployfiles import REPO_ROOT, REPOSITORY_SCRIPT, tool
 
 from densenet_build.__main__ import build_parser
-from densenet_build.seeded import SEEDED_WEIGHTS
+from densenet_build.testmodels.seeded import SEEDED_WEIGHTS
 
 
 def fill(target: Path, cache: Path, mode: str = "onnx") -> subprocess.CompletedProcess[str]:

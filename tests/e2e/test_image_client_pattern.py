@@ -17,7 +17,7 @@ from PIL import Image
 from scratch import scratch_repository
 from servers import REPO_ROOT, serving
 
-from densenet_build.pbtxt import update_parameters
+from densenet_build.repository.pbtxt import update_parameters
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ import pytest
 from scratch import scratch_repository
 from servers import REPO_ROOT
 
-from densenet_build.pbtxt import update_parameters
+from densenet_build.repository.pbtxt import update_parameters
 from densenet_serve.ports import free_port
 
 pytestmark = pytest.mark.e2e

@@ -31,7 +31,7 @@ from scratch import scratch_repository
 from servers import REPO_ROOT, serving
 from tritonclient.utils import InferenceServerException
 
-from densenet_build.pbtxt import update_parameters
+from densenet_build.repository.pbtxt import update_parameters
 from densenet_client.quality import parse_metrics, summarize
 from postprocess.drift import Distribution, drift, noise_floor
 from postprocess.quality import CONFIDENCE_BUCKETS

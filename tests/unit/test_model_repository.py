@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from tritonclient.grpc import model_config_pb2 as mc
 
-from densenet_build.pbtxt import parse_model_config
+from densenet_build.repository.pbtxt import parse_model_config
 
 REPO = Path(__file__).resolve().parents[2] / "model_repository"
 CONFIG_FILES = sorted([*REPO.glob("*/config.pbtxt"), *REPO.glob("*/configs/*.pbtxt")])

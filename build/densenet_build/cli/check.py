@@ -33,9 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..check import check_plan, check_repository, has_errors
-    from ..gpu import GpuInfo, installed_tensorrt_version, parse_compute_capability, query_gpus
-    from ..repository import interface_from_config, read_config
+    from ..engine.check import check_plan, check_repository, has_errors
+    from ..engine.gpu import GpuInfo, installed_tensorrt_version, parse_compute_capability, query_gpus
+    from ..repository.configs import interface_from_config, read_config
 
     config_path = args.model_dir / "config.pbtxt"
     config = read_config(config_path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..trtexec import HARDWARE_LEVELS
+from ..engine.trtexec import HARDWARE_LEVELS
 from .options import add_config, positive
 
 NAME = "engine"
@@ -51,9 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _engine_setup(args: argparse.Namespace):  # -> (interface, profile, options)
-    from ..engine import EngineOptions
-    from ..profile import batch_profile
-    from ..repository import load_interface
+    from ..engine.build import EngineOptions
+    from ..engine.profile import batch_profile
+    from ..repository.configs import load_interface
 
     interface = load_interface(args.densenet_config)
     profile = batch_profile(interface, opt_batch=args.opt_batch)
@@ -68,9 +68,9 @@ def _engine_setup(args: argparse.Namespace):  # -> (interface, profile, options)
 
 
 def run(args: argparse.Namespace) -> None:
-    from ..engine import build_plan
-    from ..sidecar import sidecar_path
-    from ..trtexec import find_trtexec, format_command, trtexec_command
+    from ..engine.build import build_plan
+    from ..engine.sidecar import sidecar_path
+    from ..engine.trtexec import find_trtexec, format_command, trtexec_command
 
     interface, profile, options = _engine_setup(args)
     plan = args.output or Path(args.onnx).with_suffix(".plan")

@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from ..install import install_plan, sync_config
+    from ..repository.install import install_plan, sync_config
 
     config = args.model_dir / "config.pbtxt"
     if args.plan is not None:

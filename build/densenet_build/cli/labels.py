@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from ..labels import write_labels
+    from ..repository.labels import write_labels
 
     write_labels(*args.output)
     print(f"wrote {', '.join(map(str, args.output))}")

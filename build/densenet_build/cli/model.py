@@ -8,17 +8,17 @@ from pathlib import Path
 
 from preprocess.config import PRESETS
 
-from ..acquire import SOURCES, AcquiredModel, acquire, sha256_of
-from ..constants import (
+from ..acquire.prepare import onnx_metadata
+from ..acquire.sources import SOURCES, AcquiredModel, acquire, sha256_of
+from ..acquire.zoo import (
     DENSENET7_PREPROCESSING,
     DENSENET7_SHA256,
     DENSENET7_URL,
     DENSENET7_WEIGHTS,
     PREPROCESSING_KEY,
 )
-from ..install import install_onnx
-from ..prepare import onnx_metadata
-from ..repository import DEFAULT_REPOSITORY
+from ..repository.configs import DEFAULT_REPOSITORY
+from ..repository.install import install_onnx
 
 DEFAULT_CACHE = Path(".cache/models")  # relative to the repository root, where the commands run
 

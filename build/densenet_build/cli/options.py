@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..repository import DENSENET_CONFIG, PREPROCESS_CONFIG
+from ..repository.configs import DENSENET_CONFIG, PREPROCESS_CONFIG
 
 ENGINE_DIR = Path(".cache/engine")
 MODEL_DIR = DENSENET_CONFIG.parent
@@ -56,7 +56,7 @@ def add_threshold(parser: argparse.ArgumentParser) -> None:
 
 
 def load_images(args: argparse.Namespace, folder: Path):  # -> (tensors, names)
-    from ..image_folder import load_tensors
-    from ..repository import load_preprocess_config
+    from ..images.folder import load_tensors
+    from ..repository.configs import load_preprocess_config
 
     return load_tensors(folder, load_preprocess_config(args.preprocess_config), args.max_images)

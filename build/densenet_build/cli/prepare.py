@@ -25,8 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from ..prepare import prepare
-    from ..repository import load_interface
+    from ..acquire.prepare import prepare
+    from ..repository.configs import load_interface
 
     interface = load_interface(args.densenet_config)
     output = prepare(args.input, args.output, interface=interface, simplify=args.simplify)

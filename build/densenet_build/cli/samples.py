@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from ..samples import write_samples
+    from ..images.samples import write_samples
 
     paths = write_samples(args.output, args.count, seed=args.seed)
     print(

@@ -16,6 +16,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from ..seeded import write_seeded_densenet
+    from ..testmodels.seeded import write_seeded_densenet
 
     print(f"wrote {write_seeded_densenet(args.output, seed=args.seed)}")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..calibration import CALIBRATION_METHODS
 from ..errors import BuildError
-from ..int8 import DEFAULT_HELD_OUT, DEFAULT_TARGET
-from ..precision import PRECISIONS
+from ..precision.calibration import CALIBRATION_METHODS
+from ..precision.int8 import DEFAULT_HELD_OUT, DEFAULT_TARGET
+from ..precision.variants import PRECISIONS
 from .options import ENGINE_DIR, add_config, add_images, add_threshold, fraction, load_images
 
 NAME = "variants"
@@ -65,10 +65,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from ..agreement import format_table, require, write_report
-    from ..int8 import Int8Options, float_layers, search_report_path
-    from ..precision import evaluate, make_variants
-    from ..repository import load_interface
+    from ..precision.agreement import format_table, require, write_report
+    from ..precision.int8 import Int8Options, float_layers, search_report_path
+    from ..precision.variants import evaluate, make_variants
+    from ..repository.configs import load_interface
 
     interface = load_interface(args.densenet_config)
     calibration = None

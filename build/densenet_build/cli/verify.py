@@ -27,10 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from ..agreement import format_table, require, write_report
-    from ..repository import load_interface
-    from ..sidecar import read_sidecar, sidecar_path
-    from ..verify import verify_plan
+    from ..engine.sidecar import read_sidecar, sidecar_path
+    from ..engine.verify import verify_plan
+    from ..precision.agreement import format_table, require, write_report
+    from ..repository.configs import load_interface
 
     interface = load_interface(args.densenet_config)
     info = read_sidecar(sidecar_path(args.plan))

@@ -14,7 +14,7 @@ import pytest
 from deployfiles import REPO_ROOT, REPOSITORY_SCRIPT
 from production import PRODUCTION_TOKEN, ProductionServer, start_production_server
 
-from densenet_build.pbtxt import update_parameters
+from densenet_build.repository.pbtxt import update_parameters
 from densenet_serve.distribution import find_distribution, stage_backends
 from densenet_serve.server import server_environment
 

@@ -7,7 +7,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 from bench_layouts import COMMITTED, LAYOUTS, layout_config, set_parameter
 
-from densenet_build.pbtxt import parse_model_config
+from densenet_build.repository.pbtxt import parse_model_config
 
 CPU_CONFIG = (Path(__file__).resolve().parents[3] / "model_repository/densenet/configs/cpu.pbtxt").read_text()
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from densenet_build.pbtxt import parse_model_config
+from densenet_build.repository.pbtxt import parse_model_config
 from densenet_cpu import placement
 from densenet_cpu.placement import (
     Placement,

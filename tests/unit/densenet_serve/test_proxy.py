@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from densenet_build.pbtxt import parse_model_config
+from densenet_build.repository.pbtxt import parse_model_config
 from densenet_serve import proxy
 from densenet_serve.errors import ServerSetupError
 from densenet_serve.proxy import (

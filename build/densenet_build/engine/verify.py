@@ -1,0 +1,49 @@
+"""Step 6, verify: run the plan with TensorRT on sample images and compare it with ONNX Runtime fp32.
+
+The same metrics and table as the precision step, so the plan's figures sit beside its ONNX
+variant's. Running the engine (device buffers, shapes, streams) is left to NVIDIA's Polygraphy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import TensorRTUnavailableError
+from ..precision.agreement import Agreement, compare
+from ..precision.variants import run_onnx
+from ..repository.configs import ModelInterface
+from .gpu import import_tensorrt
+from .sidecar import PlanInfo
+
+
+def run_plan(plan: str | Path, tensors: np.ndarray, interface: ModelInterface, batch_size: int) -> np.ndarray:
+    """Logits of ``tensors`` from the TensorRT plan, ``batch_size`` images at a time."""
+    import_tensorrt()
+    try:
+        from polygraphy.backend.trt import EngineFromBytes, TrtRunner
+    except ImportError:
+        raise TensorRTUnavailableError(
+            "verify runs the plan with NVIDIA Polygraphy: pip install polygraphy==0.53.6"
+        ) from None
+    outputs = []
+    with TrtRunner(EngineFromBytes(Path(plan).read_bytes())) as runner:
+        for start in range(0, len(tensors), batch_size):
+            batch = np.ascontiguousarray(tensors[start : start + batch_size])
+            outputs.append(np.array(runner.infer({interface.input.name: batch})[interface.output.name]))
+    return np.concatenate(outputs)
+
+
+def verify_plan(
+    plan: str | Path,
+    info: PlanInfo,
+    reference_onnx: str | Path,
+    tensors: np.ndarray,
+    interface: ModelInterface,
+) -> tuple[Agreement, Agreement]:
+    """(fp32 reference row, plan row) over ``tensors``."""
+    reference = run_onnx(reference_onnx, tensors, interface.input.name)
+    logits = run_plan(plan, tensors, interface, batch_size=info.opt_batch)
+    name = f"plan {info.precision} ({Path(plan).name})"
+    return compare("fp32", reference, reference), compare(name, reference, logits)

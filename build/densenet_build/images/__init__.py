@@ -1,0 +1,3 @@
+"""Images for calibration and evaluation: sample photographs, and a folder turned into the server's
+tensors.
+"""

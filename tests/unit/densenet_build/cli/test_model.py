@@ -1,0 +1,102 @@
+"""`densenet-build model` installs weights together with a record of the preprocessing they need."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import onnx
+import pytest
+
+from densenet_build.__main__ import main
+from densenet_build.acquire.zoo import PREPROCESSING_KEY, SOURCE_SHA256_KEY, WEIGHTS_KEY
+from densenet_build.repository.configs import load_preprocess_config, read_config
+
+REPO = Path(__file__).resolve().parents[4] / "model_repository"
+
+
+@pytest.fixture
+def repository(tmp_path):
+    return Path(shutil.copytree(REPO, tmp_path / "model_repository", ignore=shutil.ignore_patterns("*.onnx")))
+
+
+def _parameters(path: Path) -> dict[str, str]:
+    return {k: v.string_value for k, v in read_config(path).parameters.items()}
+
+
+def test_trained_model_installs_with_its_preprocessing(repository, trained_model, tmp_path, capsys):
+    shutil.copy(trained_model.path, tmp_path / "efficientnet-lite0.onnx")  # the cache the command reuses
+    args = [
+        "model",
+        "--source",
+        "efficientnet-lite0",
+        "--cache-dir",
+        str(tmp_path),
+        "--repository",
+        str(repository),
+    ]
+    assert main(args) == 0
+    assert "trained with preprocessing 'efficientnet_lite'" in capsys.readouterr().out
+    cpu = _parameters(repository / "densenet" / "configs" / "cpu.pbtxt")
+    assert cpu[PREPROCESSING_KEY] == "efficientnet_lite"
+    assert cpu[SOURCE_SHA256_KEY] == trained_model.sha256
+    assert cpu[WEIGHTS_KEY] == trained_model.weights
+    assert _parameters(repository / "densenet" / "config.pbtxt")[PREPROCESSING_KEY] == "efficientnet_lite"
+    # postprocess exports the same record as the densenet_served_weights_info metric.
+    postprocess = _parameters(repository / "postprocess" / "config.pbtxt")
+    assert {k: postprocess[k] for k in (WEIGHTS_KEY, SOURCE_SHA256_KEY, PREPROCESSING_KEY)} == {
+        k: cpu[k] for k in (WEIGHTS_KEY, SOURCE_SHA256_KEY, PREPROCESSING_KEY)
+    }
+    props = {
+        p.key: p.value for p in onnx.load(str(repository / "densenet" / "1" / "model.onnx")).metadata_props
+    }
+    assert {k: props[k] for k in cpu if k in props} == {
+        k: cpu[k] for k in (WEIGHTS_KEY, SOURCE_SHA256_KEY, PREPROCESSING_KEY)
+    }
+    for config in ("config.pbtxt", "configs/dali.pbtxt"):  # both engines get the weights' preset
+        assert (
+            load_preprocess_config(repository / "preprocess" / config).mismatches("efficientnet_lite") == []
+        )
+
+
+def test_keep_preprocess_leaves_the_preprocess_config(repository, trained_model, tmp_path):
+    before = (repository / "preprocess" / "config.pbtxt").read_text()
+    args = [
+        "model",
+        "--onnx-file",
+        str(trained_model.path),
+        "--repository",
+        str(repository),
+        "--keep-preprocess",
+    ]
+    assert main(args) == 0
+    assert (repository / "preprocess" / "config.pbtxt").read_text() == before
+    # The file's own record is used for a local ONNX, and the config disagrees with it now.
+    assert (
+        _parameters(repository / "densenet" / "configs" / "cpu.pbtxt")[PREPROCESSING_KEY]
+        == "efficientnet_lite"
+    )
+    assert load_preprocess_config(repository / "preprocess" / "config.pbtxt").mismatches("efficientnet_lite")
+
+
+def test_seeded_model_records_densenet_caffe(repository, seeded_onnx, tmp_path):
+    shutil.copy(seeded_onnx, tmp_path / "densenet121-seeded.onnx")
+    assert (
+        main(["model", "--source", "seeded", "--cache-dir", str(tmp_path), "--repository", str(repository)])
+        == 0
+    )
+    assert (
+        _parameters(repository / "densenet" / "configs" / "cpu.pbtxt")[PREPROCESSING_KEY] == "densenet_caffe"
+    )
+    assert _parameters(repository / "preprocess" / "config.pbtxt")["preset"] == "densenet_caffe"
+
+
+def test_the_committed_configs_agree_with_each_other():
+    """What a fresh clone serves: densenet-7's preprocessing, recorded and applied."""
+    for config in ("config.pbtxt", "configs/cpu.pbtxt"):
+        assert _parameters(REPO / "densenet" / config)[PREPROCESSING_KEY] == "densenet_caffe"
+    cpu = _parameters(REPO / "densenet" / "configs" / "cpu.pbtxt")
+    postprocess = _parameters(REPO / "postprocess" / "config.pbtxt")
+    for key in (WEIGHTS_KEY, SOURCE_SHA256_KEY, PREPROCESSING_KEY):
+        assert postprocess[key] == cpu[key], key
+    assert load_preprocess_config(REPO / "preprocess" / "config.pbtxt").mismatches("densenet_caffe") == []
