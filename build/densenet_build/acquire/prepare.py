@@ -13,10 +13,13 @@ from pathlib import Path
 
 import onnx
 
+from densenet_contract.files import replacing
+from densenet_contract.names import PREPROCESSING_KEY, SOURCE_SHA256_KEY, WEIGHTS_KEY
+from densenet_contract.onnx_metadata import update_metadata
+
 from ..errors import ModelMismatchError
 from ..repository.configs import DEFAULT_INTERFACE, ModelInterface, TensorSpec
 from .onnx_versions import check_versions, upgrade_opset
-from .zoo import PREPROCESSING_KEY, SOURCE_SHA256_KEY, WEIGHTS_KEY
 
 LOGGER = logging.getLogger(__name__)
 BATCH_DIM = "batch"
@@ -105,22 +108,14 @@ def _expect_single(kind: str, names: list[str], expected: str, where: str) -> No
         raise ModelMismatchError(f"model {kind}s are {names}, {where} expects exactly ['{expected}']")
 
 
-def onnx_metadata(path: str | Path) -> dict[str, str]:
-    """The ``metadata_props`` of an ONNX file, read without its weights' external data."""
-    model = onnx.load(str(path), load_external_data=False)
-    return {p.key: p.value for p in model.metadata_props}
-
-
 def stamp_weights(
     model: onnx.ModelProto, weights: str, source_sha256: str, preprocessing: str | None = None
 ) -> None:
     """Record which weights the file carries (and the preprocessing they expect); the server reports them."""
-    props = {p.key: p.value for p in model.metadata_props}
-    props[WEIGHTS_KEY] = weights
-    props[SOURCE_SHA256_KEY] = source_sha256
+    values = {WEIGHTS_KEY: weights, SOURCE_SHA256_KEY: source_sha256}
     if preprocessing is not None:
-        props[PREPROCESSING_KEY] = preprocessing
-    onnx.helper.set_model_props(model, props)
+        values[PREPROCESSING_KEY] = preprocessing
+    update_metadata(model, values)
 
 
 def prepare_model(
@@ -165,9 +160,6 @@ def prepare(
 
 def save_atomically(model: onnx.ModelProto, destination: str | Path) -> Path:
     """Write ``model`` so that a reader never sees a half-written file."""
-    destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    partial = destination.with_name(destination.name + ".part")
-    onnx.save(model, str(partial))
-    partial.replace(destination)
-    return destination
+    with replacing(destination) as partial:
+        onnx.save(model, str(partial))
+    return Path(destination)

@@ -10,6 +10,8 @@ import logging
 
 import onnx
 
+from densenet_contract.onnx_metadata import copy_metadata
+
 from ..errors import BuildError
 
 LOGGER = logging.getLogger(__name__)
@@ -26,8 +28,7 @@ def simplify(model: onnx.ModelProto) -> onnx.ModelProto:
     # export_onnx writes the onnx package's newest IR version, which onnxruntime may not read,
     # and knows nothing of the file's metadata; both are kept from the input.
     simplified.ir_version = model.ir_version
-    del simplified.metadata_props[:]
-    simplified.metadata_props.extend(model.metadata_props)
+    copy_metadata(model, simplified)
     try:
         simplified = onnx.shape_inference.infer_shapes(simplified, check_type=True, strict_mode=True)
     except onnx.shape_inference.InferenceError as error:

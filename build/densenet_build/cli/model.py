@@ -6,16 +6,17 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
+from densenet_contract.names import PREPROCESSING_KEY
+from densenet_contract.onnx_metadata import read_metadata
 from preprocess.config import PRESETS
 
-from ..acquire.prepare import onnx_metadata
-from ..acquire.sources import SOURCES, AcquiredModel, acquire, sha256_of
+from ..acquire.download import sha256_of
+from ..acquire.sources import SOURCES, AcquiredModel, acquire
 from ..acquire.zoo import (
     DENSENET7_PREPROCESSING,
     DENSENET7_SHA256,
     DENSENET7_URL,
     DENSENET7_WEIGHTS,
-    PREPROCESSING_KEY,
 )
 from ..repository.configs import DEFAULT_REPOSITORY
 from ..repository.install import install_onnx
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> None:
             if digest == DENSENET7_SHA256
             else f"user-supplied ONNX {Path(args.onnx_file).name}"
         )
-        recorded = onnx_metadata(args.onnx_file).get(PREPROCESSING_KEY, DENSENET7_PREPROCESSING)
+        recorded = read_metadata(args.onnx_file).get(PREPROCESSING_KEY, DENSENET7_PREPROCESSING)
         acquired = AcquiredModel(Path(args.onnx_file), weights, digest, args.preprocessing or recorded)
     else:
         acquired = acquire(args.source, args.cache_dir, url=args.url, timeout=args.timeout)

@@ -1,13 +1,17 @@
-"""Step 4, engine: ONNX → TensorRT plan with the TensorRT Python API, on TensorRT 10 and 11.
+"""Step 4, engine: ONNX → TensorRT plan on NVIDIA Polygraphy's loaders, on TensorRT 10 and 11.
 
-Written against what both releases share, feature-detected where they differ:
-- the network is strongly typed (precision comes from the ONNX variant); the creation flag is
-  looked up by name because its value changed (10.x: 1, 11.x: 0) and 11.x ignores it;
-- no ``BuilderFlag.FP16/INT8``, calibrators, ``EXPLICIT_BATCH`` or ``platform_has_fast_*``: all
-  removed in 11.x;
+``NetworkFromOnnxPath`` parses the ONNX, ``CreateConfig`` sets the builder up and
+``EngineBytesFromNetwork`` builds; what this module adds is what those loaders are given, written
+against what both TensorRT releases share and feature-detected where they differ (:func:`network_arguments`,
+:func:`config_arguments`):
+- the network is strongly typed (precision comes from the ONNX variant) wherever this TensorRT has the
+  creation flag; once it drops the flag every network is strongly typed;
+- no fp16/int8 builder flags, calibrators or ``EXPLICIT_BATCH``: all removed in 11.x;
 - version- and hardware-compatible builds are used only when asked for and only if this TensorRT
-  has them.
-``tensorrt`` is imported here alone, lazily: every other step runs without it.
+  has them;
+- TensorRT's own defaults stay where ``CreateConfig`` would change them (TF32 on, layer names only
+  in the plan), and the timing cache is reused only if this TensorRT and GPU made it.
+``tensorrt`` and Polygraphy are imported lazily: every other step runs without them.
 """
 
 from __future__ import annotations
@@ -17,17 +21,20 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
-import onnx
+from densenet_contract.files import write_atomically
+from densenet_contract.names import WEIGHTS_KEY
+from densenet_contract.onnx_metadata import read_metadata
 
-from ..acquire.sources import sha256_of
-from ..acquire.zoo import WEIGHTS_KEY
+from ..acquire.download import sha256_of
 from ..errors import EngineBuildError
-from ..precision.variants import read_precision
+from ..precision.metadata import PRECISION_KEY
 from ..repository.configs import ModelInterface
-from .gpu import GpuInfo, import_tensorrt
+from .gpu import GpuInfo, cuda_device_gpu, import_polygraphy_trt, import_tensorrt, installed_tensorrt_version
 from .profile import BatchProfile
-from .sidecar import PlanInfo
+from .sidecar import PlanInfo, sidecar_path, write_sidecar
+from .trtexec import run_trtexec, tensorrt_version_from_output
 
 LOGGER = logging.getLogger(__name__)
 HARDWARE_LEVELS = {
@@ -60,9 +67,8 @@ def build_flags(options: EngineOptions) -> list[str]:
 
 def onnx_facts(onnx_path: Path) -> tuple[str, str]:
     """(precision, weights) recorded in the ONNX variant's metadata."""
-    model = onnx.load(str(onnx_path), load_external_data=False)
-    props = {p.key: p.value for p in model.metadata_props}
-    return read_precision(model) or "fp32", props.get(WEIGHTS_KEY, "unknown")
+    props = read_metadata(onnx_path)
+    return props.get(PRECISION_KEY) or "fp32", props.get(WEIGHTS_KEY, "unknown")
 
 
 def plan_info(
@@ -100,19 +106,36 @@ def plan_info(
     )
 
 
-def _strongly_typed_flags(trt) -> int:  # type: ignore[no-untyped-def]
-    flag = getattr(trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED", None)
-    # Absent once TensorRT drops the flag altogether: every network is then strongly typed.
-    return 0 if flag is None else 1 << int(flag)
+def network_arguments(trt: Any) -> dict[str, Any]:
+    """``NetworkFromOnnxPath``'s options: strongly typed wherever this TensorRT has the flag."""
+    return {"strongly_typed": hasattr(trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED")}
 
 
-def _parse(trt, network, logger, onnx_path: Path) -> None:  # type: ignore[no-untyped-def]
-    parser = trt.OnnxParser(network, logger)
-    ok = parser.parse_from_file(str(onnx_path))
-    errors = [str(parser.get_error(i)) for i in range(parser.num_errors)]
-    if not ok or errors:
-        lines = "\n".join(f"  {e}" for e in errors) or "  (no details; is it an ONNX file?)"
-        raise EngineBuildError(f"TensorRT's ONNX parser refused {onnx_path}:\n{lines}")
+def config_arguments(
+    trt: Any, polygraphy_trt: Any, interface: ModelInterface, profile: BatchProfile, options: EngineOptions
+) -> dict[str, Any]:
+    """``CreateConfig``'s options: the profile, the workspace, compatibility, TensorRT's defaults kept."""
+    shapes = profile.shapes(interface.input.dims)
+    arguments: dict[str, Any] = {
+        "profiles": [
+            polygraphy_trt.Profile().add(interface.input.name, shapes["min"], shapes["opt"], shapes["max"])
+        ],
+        "memory_pool_limits": {trt.MemoryPoolType.WORKSPACE: options.workspace_mib << 20},
+        # CreateConfig clears TF32 and records DETAILED layer information unless told otherwise.
+        "tf32": hasattr(trt.BuilderFlag, "TF32"),
+        "profiling_verbosity": getattr(trt.ProfilingVerbosity, "LAYER_NAMES_ONLY", None),
+    }
+    if options.version_compatible:
+        if not hasattr(trt.BuilderFlag, "VERSION_COMPATIBLE"):
+            raise EngineBuildError(f"TensorRT {trt.__version__} cannot build version-compatible plans")
+        arguments["version_compatible"] = True
+    if options.hardware_compatibility != "none":
+        name = HARDWARE_LEVELS[options.hardware_compatibility]
+        level = getattr(getattr(trt, "HardwareCompatibilityLevel", None), name, None)
+        if level is None:
+            raise EngineBuildError(f"TensorRT {trt.__version__} has no hardware compatibility level {name}")
+        arguments["hardware_compatibility_level"] = level
+    return arguments
 
 
 def _check_network(network, interface: ModelInterface) -> None:  # type: ignore[no-untyped-def]
@@ -134,6 +157,7 @@ def _check_network(network, interface: ModelInterface) -> None:  # type: ignore[
 
 
 def _set_timing_cache(config, path: Path | None) -> None:  # type: ignore[no-untyped-def]
+    """Use the cache at ``path`` if this TensorRT and GPU made it; else (or without one) a new one."""
     data = path.read_bytes() if path is not None and path.exists() else b""
     cache = config.create_timing_cache(data)
     if cache is None or not config.set_timing_cache(cache, ignore_mismatch=False):
@@ -143,28 +167,14 @@ def _set_timing_cache(config, path: Path | None) -> None:  # type: ignore[no-unt
         LOGGER.info("reusing timing cache %s (%d bytes)", path, len(data))
 
 
-def _save_timing_cache(config, path: Path) -> None:  # type: ignore[no-untyped-def]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".part")
-    partial.write_bytes(bytes(config.get_timing_cache().serialize()))
-    partial.replace(path)
+def _run(loader, failure: str):  # type: ignore[no-untyped-def]
+    """Call a Polygraphy loader; its failures (logged by Polygraphy above) become EngineBuildError."""
+    from polygraphy.exception import PolygraphyException
 
-
-def _compatibility(trt, config, options: EngineOptions) -> None:  # type: ignore[no-untyped-def]
-    if options.version_compatible:
-        flag = getattr(trt.BuilderFlag, "VERSION_COMPATIBLE", None)
-        if flag is None:
-            raise EngineBuildError(f"TensorRT {trt.__version__} cannot build version-compatible plans")
-        config.set_flag(flag)
-    if options.hardware_compatibility != "none":
-        levels = getattr(trt, "HardwareCompatibilityLevel", None)
-        level = getattr(levels, HARDWARE_LEVELS[options.hardware_compatibility], None)
-        if level is None or not hasattr(config, "hardware_compatibility_level"):
-            raise EngineBuildError(
-                f"TensorRT {trt.__version__} has no hardware compatibility level "
-                f"{HARDWARE_LEVELS[options.hardware_compatibility]}"
-            )
-        config.hardware_compatibility_level = level
+    try:
+        return loader()
+    except PolygraphyException as error:
+        raise EngineBuildError(f"{failure} ({error}); its log above says why") from None
 
 
 def build_engine(
@@ -176,34 +186,29 @@ def build_engine(
     gpu: GpuInfo,
 ) -> PlanInfo:
     """Build and write the plan; return its sidecar record (not yet written)."""
-    trt = import_tensorrt()
+    trt, polygraphy_trt = import_tensorrt(), import_polygraphy_trt()
+    from polygraphy.logger import G_LOGGER
+
     onnx_path, plan_path = Path(onnx_path), Path(plan_path)
     started = time.monotonic()
-    logger = trt.Logger(trt.Logger.VERBOSE if options.verbose else trt.Logger.WARNING)
-    builder = trt.Builder(logger)
-    network = builder.create_network(_strongly_typed_flags(trt))
-    _parse(trt, network, logger, onnx_path)
-    _check_network(network, interface)
-
-    config = builder.create_builder_config()
-    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, options.workspace_mib << 20)
-    optimization_profile = builder.create_optimization_profile()
-    shapes = profile.shapes(interface.input.dims)
-    optimization_profile.set_shape(interface.input.name, shapes["min"], shapes["opt"], shapes["max"])
-    config.add_optimization_profile(optimization_profile)
-    _set_timing_cache(config, options.timing_cache)
-    _compatibility(trt, config, options)
-
-    LOGGER.info("building the plan on %s (compute %s); this takes minutes", gpu.name, gpu.compute_capability)
-    serialized = builder.build_serialized_network(network, config)
-    if serialized is None:
-        raise EngineBuildError("TensorRT could not build the engine; its log above says why")
-    plan_path.parent.mkdir(parents=True, exist_ok=True)
-    partial = plan_path.with_name(plan_path.name + ".part")
-    partial.write_bytes(bytes(serialized))
-    partial.replace(plan_path)
+    # TensorRT's messages reach Polygraphy's logger: warnings and errors, everything with --verbose.
+    with G_LOGGER.verbosity(G_LOGGER.EXTRA_VERBOSE if options.verbose else G_LOGGER.WARNING):
+        network = polygraphy_trt.NetworkFromOnnxPath(str(onnx_path), **network_arguments(trt))
+        builder, definition, parser = _run(network, f"TensorRT's ONNX parser refused {onnx_path}")
+        _check_network(definition, interface)
+        create_config = polygraphy_trt.CreateConfig(
+            **config_arguments(trt, polygraphy_trt, interface, profile, options)
+        )
+        config = _run(lambda: create_config(builder, definition), "TensorRT refused the build options")
+        _set_timing_cache(config, options.timing_cache)
+        LOGGER.info(
+            "building the plan on %s (compute %s); this takes minutes", gpu.name, gpu.compute_capability
+        )
+        engine = polygraphy_trt.EngineBytesFromNetwork((builder, definition, parser), config=config)
+        serialized = _run(engine, "TensorRT could not build the engine")
+    write_atomically(plan_path, bytes(serialized))
     if options.timing_cache is not None:
-        _save_timing_cache(config, options.timing_cache)
+        write_atomically(options.timing_cache, bytes(config.get_timing_cache().serialize()))
     return plan_info(
         plan_path,
         onnx_path,
@@ -228,15 +233,11 @@ def build_plan(
     trtexec: list[str] | None = None,
     timeout_s: float = 3600.0,
 ) -> PlanInfo:
-    """Build ``plan`` end to end and write its sidecar: with the TensorRT Python API, or by running
+    """Build ``plan`` end to end and write its sidecar: on Polygraphy's loaders, or by running
     ``trtexec`` (the command ``trtexec_command`` made) when given."""
-    from .gpu import cuda_device_gpu, installed_tensorrt_version
-    from .sidecar import sidecar_path, write_sidecar
-    from .trtexec import run_trtexec, tensorrt_version_from_output
-
     plan = Path(plan)
     if trtexec is None:
-        import_tensorrt()  # say first that TensorRT is missing, the usual case off the GPU machine
+        import_polygraphy_trt()  # say first that TensorRT is missing, the usual case off the GPU machine
         info = build_engine(onnx_path, plan, interface, profile, options, cuda_device_gpu(device or 0))
     else:
         gpu = cuda_device_gpu(device or 0)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..acquire.sources import sha256_of
+from ..acquire.download import sha256_of
 from ..errors import PlanMismatchError
 from ..repository.configs import ModelInterface
 from ..repository.install import plans_present

@@ -115,6 +115,20 @@ def import_tensorrt():  # -> the tensorrt module
     return tensorrt
 
 
+def import_polygraphy_trt():  # -> polygraphy.backend.trt
+    """TensorRT (:func:`import_tensorrt`) and NVIDIA Polygraphy's TensorRT loaders, which the engine and
+    verify steps run on, or a clear error naming what is missing."""
+    import_tensorrt()
+    try:
+        from polygraphy.backend import trt as polygraphy_trt
+    except ImportError:
+        raise TensorRTUnavailableError(
+            "the engine and verify steps run on NVIDIA Polygraphy: pip install polygraphy==0.53.6 "
+            "(it is in requirements/engine.txt)"
+        ) from None
+    return polygraphy_trt
+
+
 def installed_tensorrt_version() -> str | None:
     """The importable TensorRT's version, or None where it is not installed."""
     try:

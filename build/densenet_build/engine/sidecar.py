@@ -10,6 +10,8 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from densenet_contract.files import write_atomically
+
 from ..errors import PlanMismatchError
 
 SCHEMA = 1
@@ -53,11 +55,7 @@ def sidecar_path(plan: str | Path) -> Path:
 
 
 def write_sidecar(info: PlanInfo, path: str | Path) -> Path:
-    path = Path(path)
-    partial = path.with_name(path.name + ".part")
-    partial.write_text(json.dumps(asdict(info), indent=2) + "\n", encoding="utf-8")
-    partial.replace(path)
-    return path
+    return write_atomically(path, json.dumps(asdict(info), indent=2) + "\n")
 
 
 def read_sidecar(path: str | Path) -> PlanInfo:

@@ -10,25 +10,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import TensorRTUnavailableError
 from ..precision.agreement import Agreement, compare
-from ..precision.variants import run_onnx
+from ..precision.onnx_runtime import run_onnx
 from ..repository.configs import ModelInterface
-from .gpu import import_tensorrt
+from .gpu import import_polygraphy_trt
 from .sidecar import PlanInfo
 
 
 def run_plan(plan: str | Path, tensors: np.ndarray, interface: ModelInterface, batch_size: int) -> np.ndarray:
     """Logits of ``tensors`` from the TensorRT plan, ``batch_size`` images at a time."""
-    import_tensorrt()
-    try:
-        from polygraphy.backend.trt import EngineFromBytes, TrtRunner
-    except ImportError:
-        raise TensorRTUnavailableError(
-            "verify runs the plan with NVIDIA Polygraphy: pip install polygraphy==0.53.6"
-        ) from None
+    polygraphy_trt = import_polygraphy_trt()
     outputs = []
-    with TrtRunner(EngineFromBytes(Path(plan).read_bytes())) as runner:
+    with polygraphy_trt.TrtRunner(polygraphy_trt.EngineFromBytes(Path(plan).read_bytes())) as runner:
         for start in range(0, len(tensors), batch_size):
             batch = np.ascontiguousarray(tensors[start : start + batch_size])
             outputs.append(np.array(runner.infer({interface.input.name: batch})[interface.output.name]))

@@ -23,10 +23,17 @@ import numpy as np
 import onnx
 from onnx import helper
 
+from densenet_contract.onnx_metadata import copy_metadata, read_metadata, update_metadata
+
+from ..acquire.onnx_versions import default_opset
 from ..acquire.prepare import check_interface, save_atomically
+from ..errors import PrecisionError
 from ..repository.configs import DEFAULT_INTERFACE, ModelInterface
 from .agreement import compare
 from .calibration import INT8_OP_TYPES, cached_ranges, check_images, check_method, retype_ranges
+from .fp16 import to_fp16
+from .metadata import stamp_precision
+from .onnx_runtime import run_onnx
 from .sensitivity import SearchResult, format_search, search
 
 LOGGER = logging.getLogger(__name__)
@@ -53,12 +60,8 @@ class Int8Result:
     notes: list[str] = field(default_factory=list)
 
 
-def _default_opset(model: onnx.ModelProto) -> int:
-    return next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
-
-
 def _min_ir_version(model: onnx.ModelProto) -> int:
-    return helper.find_min_ir_version_for([helper.make_opsetid("", _default_opset(model))])
+    return helper.find_min_ir_version_for([helper.make_opsetid("", default_opset(model))])
 
 
 def _drop_unused_domains(model: onnx.ModelProto) -> None:
@@ -77,10 +80,9 @@ def prepare_for_quantization(fp32_path: str | Path, destination: str | Path) -> 
     destination = Path(destination)
     quant_pre_process(str(fp32_path), str(destination), skip_symbolic_shape=True)
     model = onnx.load(str(destination))
-    if _default_opset(model) < QDQ_OPSET:
+    if default_opset(model) < QDQ_OPSET:
         converted = version_converter.convert_version(model, QDQ_OPSET)
-        converted.ClearField("metadata_props")  # keep the pre-processing mark: no quantizer warning
-        converted.metadata_props.extend(model.metadata_props)
+        copy_metadata(model, converted)  # keep the pre-processing mark: no quantizer warning
         model = converted
     model.ir_version = max(model.ir_version, _min_ir_version(model))
     seen: set[str] = set()
@@ -188,8 +190,6 @@ def build_int8(
     show: Callable[[str], None] = LOGGER.info,
 ) -> Int8Result:
     """Calibrate, search for the fp16 layers, and write the int8 variant; see the module docstring."""
-    from .variants import run_onnx, stamp_precision, to_fp16
-
     options = options or Int8Options()
     check_method(options.method)
     check_images(tensors)
@@ -245,9 +245,7 @@ def build_int8(
     _drop_unused_domains(final)
     check_interface(final, interface)
     stamp_precision(final, "int8")
-    props = {p.key: p.value for p in final.metadata_props}
-    props[FLOAT_LAYERS_KEY] = ",".join(result.kept)
-    helper.set_model_props(final, props)
+    update_metadata(final, {FLOAT_LAYERS_KEY: ",".join(result.kept)})
     return Int8Result(save_atomically(final, destination), result, len(calibration), len(held_out), notes)
 
 
@@ -257,8 +255,6 @@ def search_report_path(model_path: Path) -> Path:
 
 
 def raise_no_split(result: SearchResult) -> None:
-    from ..errors import PrecisionError
-
     best = result.trials[-1] if result.trials else None
     raise PrecisionError(
         f"no int8/fp16 split reaches {result.target:.1%} top-1 agreement with fp32 on the held-out "
@@ -269,6 +265,4 @@ def raise_no_split(result: SearchResult) -> None:
 
 def float_layers(path: str | Path) -> list[str]:
     """The layers an int8 variant keeps in fp16, as its metadata records them."""
-    model = onnx.load(str(path), load_external_data=False)
-    value = next((p.value for p in model.metadata_props if p.key == FLOAT_LAYERS_KEY), "")
-    return [name for name in value.split(",") if name]
+    return [name for name in read_metadata(path).get(FLOAT_LAYERS_KEY, "").split(",") if name]

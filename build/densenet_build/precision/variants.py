@@ -12,7 +12,6 @@ precision lives in the model file, not in builder flags.
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -23,56 +22,18 @@ from ..acquire.prepare import check_interface, save_atomically
 from ..errors import PrecisionError
 from ..repository.configs import DEFAULT_INTERFACE, ModelInterface
 from .agreement import Agreement, compare
+from .fp16 import to_fp16
 from .int8 import Int8Options, build_int8
+from .metadata import stamp_precision
+from .onnx_runtime import run_onnx
 
 LOGGER = logging.getLogger(__name__)
 
 PRECISIONS = ("fp32", "fp16", "int8")
-PRECISION_KEY = "precision"  # ONNX metadata_props key; the engine step copies it into the sidecar
-EVAL_BATCH = 8
 
 
 def variant_path(output_dir: str | Path, precision: str) -> Path:
     return Path(output_dir) / f"model_{precision}.onnx"
-
-
-def read_precision(model: onnx.ModelProto) -> str | None:
-    return next((p.value for p in model.metadata_props if p.key == PRECISION_KEY), None)
-
-
-def stamp_precision(model: onnx.ModelProto, precision: str) -> None:
-    props = {p.key: p.value for p in model.metadata_props}
-    props[PRECISION_KEY] = precision
-    onnx.helper.set_model_props(model, props)
-
-
-def to_fp16(model: onnx.ModelProto, interface: ModelInterface = DEFAULT_INTERFACE) -> onnx.ModelProto:
-    """The fp16 variant: fp16 inside, fp32 at the inputs and outputs."""
-    from onnxconverter_common import float16
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        converted = float16.convert_float_to_float16(model, keep_io_types=True)
-    clamped = [w for w in caught if "truncated" in str(w.message)]
-    if clamped:
-        # Tiny weights below fp16's range become ±1e-7 (or the fp16 maximum); a count is enough.
-        LOGGER.info("fp16: %d weight values outside the fp16 range were clamped", len(clamped))
-    converted.ir_version = model.ir_version  # the converter may raise it past what onnxruntime reads
-    check_interface(converted, interface)  # keep_io_types: the Triton config still fits
-    stamp_precision(converted, "fp16")
-    return converted
-
-
-def to_int8(
-    fp32_path: str | Path,
-    destination: str | Path,
-    calibration: np.ndarray,
-    interface: ModelInterface = DEFAULT_INTERFACE,
-    options: Int8Options | None = None,
-    show: Callable[[str], None] = LOGGER.info,
-) -> Path:
-    """Write the int8 variant (Q/DQ, the layers int8 breaks kept in fp16): see :mod:`.int8`."""
-    return build_int8(fp32_path, destination, calibration, interface, options or Int8Options(), show).path
 
 
 def make_variants(
@@ -102,30 +63,9 @@ def make_variants(
         else:
             if calibration is None:
                 raise PrecisionError("int8 needs calibration images (--calibration-dir)")
-            paths[precision] = to_int8(
-                paths["fp32"], variant_path(output_dir, precision), calibration, interface, int8, show
-            )
+            destination = variant_path(output_dir, precision)
+            paths[precision] = build_int8(paths["fp32"], destination, calibration, interface, int8, show).path
     return paths
-
-
-def run_onnx(
-    path: str | Path, tensors: np.ndarray, input_name: str, batch_size: int = EVAL_BATCH
-) -> np.ndarray:
-    """Logits of ``tensors`` from the model at ``path`` on onnxruntime's CPU provider."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.log_severity_level = 3  # fp16 graphs: constant-folding notes on every Mul, not errors
-    # onnxruntime's CPU Q/DQ fusions give wrong logits on the int8 variant's fp16 graph (0 % top-1
-    # agreement on EfficientNet-Lite0, 93 % without them); the file is for TensorRT, which fuses on
-    # its own, so it is judged as written. No effect on models without Q/DQ.
-    options.add_session_config_entry("session.disable_quant_qdq", "1")
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    outputs = [
-        session.run(None, {input_name: tensors[i : i + batch_size]})[0]
-        for i in range(0, len(tensors), batch_size)
-    ]
-    return np.concatenate(outputs)
 
 
 def evaluate(

@@ -13,7 +13,8 @@ from pathlib import Path
 from onnx import TensorProto
 from tritonclient.grpc import model_config_pb2
 
-from ..acquire.zoo import INPUT_DIMS, INPUT_NAME, OUTPUT_DIMS, OUTPUT_NAME
+from densenet_contract.names import INPUT_DIMS, INPUT_NAME, OUTPUT_DIMS, OUTPUT_NAME
+
 from ..errors import BuildError, ConfigError
 from .pbtxt import parse_model_config
 

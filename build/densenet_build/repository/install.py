@@ -17,9 +17,12 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+from densenet_contract.files import replacing
+from densenet_contract.names import PREPROCESSING_KEY, SOURCE_SHA256_KEY, WEIGHTS_KEY
+
+from ..acquire.download import sha256_of
 from ..acquire.prepare import prepare
-from ..acquire.sources import AcquiredModel, sha256_of
-from ..acquire.zoo import PREPROCESSING_KEY, SOURCE_SHA256_KEY, WEIGHTS_KEY
+from ..acquire.sources import AcquiredModel
 from ..engine.gpu import compute_capability_of_tag, sm_tag
 from ..engine.sidecar import PlanInfo, read_sidecar, sidecar_path, write_sidecar
 from ..errors import PlanMismatchError
@@ -120,12 +123,6 @@ def sync_config(config_path: str | Path, version_dir: str | Path) -> dict[str, s
     return filenames
 
 
-def _copy_atomically(source: Path, destination: Path) -> None:
-    partial = destination.with_name(destination.name + ".part")
-    shutil.copyfile(source, partial)
-    partial.replace(destination)
-
-
 def install_plan(plan: str | Path, model_dir: str | Path, config_path: str | Path | None = None) -> Path:
     """Copy ``plan`` and its sidecar into ``model_dir/1`` and sync ``model_dir``'s config."""
     plan, model_dir = Path(plan), Path(model_dir)
@@ -138,7 +135,8 @@ def install_plan(plan: str | Path, model_dir: str | Path, config_path: str | Pat
     version_dir.mkdir(parents=True, exist_ok=True)
     destination = version_dir / plan_filename(info.compute_capability)
     if plan.resolve() != destination.resolve():
-        _copy_atomically(plan, destination)
+        with replacing(destination) as partial:
+            shutil.copyfile(plan, partial)
     installed: PlanInfo = replace(info, plan_file=destination.name)
     write_sidecar(installed, sidecar_path(destination))
     sync_config(config_path or model_dir / "config.pbtxt", version_dir)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..acquire.zoo import NUM_CLASSES
+from densenet_contract.names import NUM_CLASSES
+
 from ..errors import BuildError
 
 

@@ -24,7 +24,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from ..acquire.zoo import INPUT_NAME, NUM_CLASSES, OUTPUT_NAME, PREPROCESSING_KEY, WEIGHTS_KEY
+from densenet_contract.names import INPUT_NAME, NUM_CLASSES, OUTPUT_NAME, PREPROCESSING_KEY, WEIGHTS_KEY
+
 from ..errors import BuildError
 from .torch_checkpoint import load_state_dict
 

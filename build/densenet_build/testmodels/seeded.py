@@ -15,7 +15,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from ..acquire.zoo import INPUT_NAME, NUM_CLASSES, OUTPUT_NAME, WEIGHTS_KEY
+from densenet_contract.names import INPUT_NAME, NUM_CLASSES, OUTPUT_NAME, WEIGHTS_KEY
 
 SEED = 121
 OPSET = 13

@@ -10,7 +10,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from densenet_build.acquire.sources import sha256_of
+from densenet_build.acquire.download import sha256_of
 from densenet_build.engine.sidecar import PlanInfo, sidecar_path, write_sidecar
 from densenet_build.images.samples import write_samples
 

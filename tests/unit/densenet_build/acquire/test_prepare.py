@@ -7,8 +7,8 @@ import pytest
 from onnx import TensorProto, helper
 
 from densenet_build.acquire.prepare import check_interface, make_batch_dynamic, prepare
-from densenet_build.acquire.zoo import SOURCE_SHA256_KEY, WEIGHTS_KEY
 from densenet_build.errors import ModelMismatchError
+from densenet_contract.names import SOURCE_SHA256_KEY, WEIGHTS_KEY
 
 REPO = Path(__file__).resolve().parents[4] / "model_repository"
 

@@ -11,7 +11,7 @@ import pytest
 
 from densenet_build.__main__ import main
 from densenet_build.engine.trtexec import FORBIDDEN_FLAGS
-from densenet_build.precision.variants import read_precision
+from densenet_build.precision.metadata import read_precision
 
 REPO = Path(__file__).resolve().parents[4] / "model_repository"
 HAS_TENSORRT = importlib.util.find_spec("tensorrt") is not None

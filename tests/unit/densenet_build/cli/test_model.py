@@ -9,8 +9,8 @@ import onnx
 import pytest
 
 from densenet_build.__main__ import main
-from densenet_build.acquire.zoo import PREPROCESSING_KEY, SOURCE_SHA256_KEY, WEIGHTS_KEY
 from densenet_build.repository.configs import load_preprocess_config, read_config
+from densenet_contract.names import PREPROCESSING_KEY, SOURCE_SHA256_KEY, WEIGHTS_KEY
 
 REPO = Path(__file__).resolve().parents[4] / "model_repository"
 

@@ -14,8 +14,9 @@ from densenet_build.images.folder import load_tensors
 from densenet_build.images.samples import write_samples
 from densenet_build.precision.calibration import CALIBRATION_METHODS, calibrate
 from densenet_build.precision.int8 import Int8Options, build_int8, float_layers, layer_macs, weighted_layers
+from densenet_build.precision.metadata import read_precision
+from densenet_build.precision.onnx_runtime import run_onnx
 from densenet_build.precision.sensitivity import _smallest_passing
-from densenet_build.precision.variants import read_precision, run_onnx
 from preprocess import PreprocessConfig
 
 FRAGILE = "fragile"  # the layer whose input int8 cannot represent

@@ -4,13 +4,15 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, numpy_helper
 
+from densenet_build.acquire.download import sha256_of
 from densenet_build.acquire.prepare import prepare
-from densenet_build.acquire.sources import sha256_of
 from densenet_build.errors import PrecisionError
 from densenet_build.images.folder import load_tensors
 from densenet_build.images.samples import write_samples
 from densenet_build.precision.int8 import Int8Options
-from densenet_build.precision.variants import evaluate, make_variants, read_precision, run_onnx
+from densenet_build.precision.metadata import read_precision
+from densenet_build.precision.onnx_runtime import run_onnx
+from densenet_build.precision.variants import evaluate, make_variants
 from densenet_build.repository.configs import load_preprocess_config
 from preprocess import PreprocessConfig
 

@@ -8,8 +8,8 @@ import onnxruntime as ort
 import pytest
 from imagefactory import encode, photo
 
-from densenet_build.acquire.zoo import PREPROCESSING_KEY, WEIGHTS_KEY
 from densenet_build.testmodels.efficientnet_lite import PREPROCESSING, _same_pads
+from densenet_contract.names import PREPROCESSING_KEY, WEIGHTS_KEY
 from preprocess import PreprocessConfig, Preprocessor
 
 

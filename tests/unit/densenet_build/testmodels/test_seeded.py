@@ -2,9 +2,9 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
-from densenet_build.acquire.sources import sha256_of
-from densenet_build.acquire.zoo import WEIGHTS_KEY
+from densenet_build.acquire.download import sha256_of
 from densenet_build.testmodels.seeded import SEEDED_WEIGHTS, build_seeded_densenet, write_seeded_densenet
+from densenet_contract.names import WEIGHTS_KEY
 
 
 def test_interface_matches_densenet7(seeded_onnx):
