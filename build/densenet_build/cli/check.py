@@ -1,4 +1,9 @@
-"""`densenet-build check`: whether the installed plans fit this TensorRT and GPU, before Triton tries."""
+"""`densenet-build check`: explain, before Triton tries, whether the installed plans fit this TensorRT and
+GPU.
+
+Compare each plan's sidecar with the running TensorRT and GPU (or the values given) and with the
+densenet config, and explain every mismatch. Exits 1 if Triton would refuse the plan.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,12 @@ import argparse
 import logging
 from pathlib import Path
 
+from densenet_contract.cli import EXIT_FAILED, EXIT_OK
+
 from ..errors import BuildError
 from .options import MODEL_DIR
 
 LOGGER = logging.getLogger(__name__)
-
-
-NAME = "check"
-HELP = "explain, before Triton tries, whether the installed plans fit this TensorRT and GPU"
-DESCRIPTION = (
-    "Compare each plan's sidecar with the running TensorRT and GPU (or the values given) "
-    "and with the densenet config, and explain every mismatch. Exits 1 if Triton would refuse the plan."
-)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,6 +62,6 @@ def run(args: argparse.Namespace) -> int:
         print(finding)
     if has_errors(findings):
         print("Triton would not load the densenet plan here; fix the errors above first.")
-        return 1
+        return EXIT_FAILED
     print("ok: Triton can load the plan" + ("" if gpus and tensorrt_version else " (as far as checked)"))
-    return 0
+    return EXIT_OK

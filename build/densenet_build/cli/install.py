@@ -1,4 +1,10 @@
-"""`densenet-build install`: a plan into the repository under its compute capability's name."""
+"""`densenet-build install`: copy a plan into the repository as model_sm<XY>.plan and sync
+cc_model_filenames.
+
+Copy PLAN and its sidecar to MODEL_DIR/1/model_sm<XY>.plan/.json (XY: the compute capability it was
+built for) and rewrite cc_model_filenames in MODEL_DIR/config.pbtxt to list exactly the plans present
+(comments kept). Without PLAN, only the config is synced.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,6 @@ import argparse
 from pathlib import Path
 
 from .options import MODEL_DIR
-
-NAME = "install"
-HELP = "copy a plan into the repository as model_sm<XY>.plan and sync cc_model_filenames"
-DESCRIPTION = (
-    "Copy PLAN and its sidecar to MODEL_DIR/1/model_sm<XY>.plan/.json (XY: the compute "
-    "capability it was built for) and rewrite cc_model_filenames in MODEL_DIR/config.pbtxt to list "
-    "exactly the plans present (comments kept). Without PLAN, only the config is synced."
-)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

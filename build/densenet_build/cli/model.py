@@ -1,4 +1,9 @@
-"""`densenet-build model`: acquire the ONNX model and install it into the repository with its records."""
+"""`densenet-build model`: acquire (download or generate) and prepare the ONNX model for the repository.
+
+Acquire densenet-7.onnx (sha256-verified), the seeded offline model or the trained EfficientNet-Lite0
+test stand-in, make its batch dimension dynamic, validate it and write it into the model repository with
+a record of its weights and the preprocessing they need.
+"""
 
 from __future__ import annotations
 
@@ -22,15 +27,6 @@ from ..repository.configs import DEFAULT_REPOSITORY
 from ..repository.install import install_onnx
 
 DEFAULT_CACHE = Path(".cache/models")  # relative to the repository root, where the commands run
-
-
-NAME = "model"
-HELP = "acquire (download or generate) and prepare the ONNX model for the repository"
-DESCRIPTION = (
-    "Acquire densenet-7.onnx (sha256-verified), the seeded offline model or the trained "
-    "EfficientNet-Lite0 test stand-in, make its batch dimension dynamic, validate it and write it "
-    "into the model repository with a record of its weights and the preprocessing they need."
-)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

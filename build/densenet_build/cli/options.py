@@ -5,25 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from densenet_contract.cli import fraction, positive_int
+
 from ..repository.configs import DENSENET_CONFIG, PREPROCESS_CONFIG
 
 ENGINE_DIR = Path(".cache/engine")
 MODEL_DIR = DENSENET_CONFIG.parent
 DEFAULT_MIN_TOP1 = 0.9
-
-
-def fraction(value: str) -> float:
-    number = float(value)
-    if not 0.0 <= number <= 1.0:
-        raise argparse.ArgumentTypeError(f"{value} is not a fraction between 0 and 1")
-    return number
-
-
-def positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
-    return number
 
 
 def add_config(parser: argparse.ArgumentParser) -> None:
@@ -35,18 +23,18 @@ def add_config(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_images(parser: argparse.ArgumentParser, flag: str, what: str) -> None:
-    parser.add_argument(flag, type=Path, required=True, help=f"folder of JPEG/PNG images {what}")
+def add_evaluation(parser: argparse.ArgumentParser, what: str) -> None:
+    """What the commands that measure agreement with fp32 share: the images and the threshold."""
+    parser.add_argument("--samples-dir", type=Path, required=True, help=f"folder of JPEG/PNG images {what}")
     parser.add_argument(
         "--preprocess-config",
         type=Path,
         default=PREPROCESS_CONFIG,
         help=f"the server's preprocessing, applied to the images (default {PREPROCESS_CONFIG})",
     )
-    parser.add_argument("--max-images", type=positive, help="use at most this many images (sorted by name)")
-
-
-def add_threshold(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-images", type=positive_int, help="use at most this many images (sorted by name)"
+    )
     parser.add_argument(
         "--min-top1",
         type=fraction,

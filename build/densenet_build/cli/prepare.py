@@ -1,4 +1,11 @@
-"""`densenet-build prepare`: check and prepare an ONNX model for the repository and TensorRT."""
+"""`densenet-build prepare`: check and prepare an ONNX model: opset/IR, dynamic batch, interface, optional
+simplification.
+
+Check the IR version and opset against the installed onnxruntime and TensorRT's parser (upgrading opsets
+below 13, which explicit int8 needs), make the batch dimension dynamic, refuse a model whose
+input/output names, types or dims differ from the densenet config, and optionally fold constants with
+ONNX GraphSurgeon.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +13,6 @@ import argparse
 from pathlib import Path
 
 from .options import add_config
-
-NAME = "prepare"
-HELP = "check and prepare an ONNX model: opset/IR, dynamic batch, interface, optional simplification"
-DESCRIPTION = (
-    "Check the IR version and opset against the installed onnxruntime and TensorRT's parser "
-    "(upgrading opsets below 13, which explicit int8 needs), make the batch dimension dynamic, refuse "
-    "a model whose input/output names, types or dims differ from the densenet config, and optionally "
-    "fold constants with ONNX GraphSurgeon."
-)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,13 +1,9 @@
-"""`densenet-build seeded`: the seeded DenseNet-121 ONNX (batch 1, like densenet-7)."""
+"""`densenet-build seeded`: write the seeded DenseNet-121 ONNX (batch 1, like densenet-7)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-
-NAME = "seeded"
-HELP = "write the seeded DenseNet-121 ONNX (batch 1, like densenet-7)"
-DESCRIPTION = HELP
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

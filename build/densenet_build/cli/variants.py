@@ -1,26 +1,24 @@
-"""`densenet-build variants`: fp32/fp16/int8 ONNX variants and their agreement with fp32."""
+"""`densenet-build variants`: make fp32/fp16/int8 ONNX variants and measure their agreement with fp32.
+
+Write model_fp32.onnx, model_fp16.onnx (I/O kept FP32) and model_int8.onnx (explicit Q/DQ, symmetric,
+per-channel weights, calibrated on images through the server's preprocessing; the layers int8 harms
+most, measured one by one on held-out calibration images, kept in fp16 until --target-agreement is
+reached), then run each on ONNX Runtime CPU over --samples-dir and print top-1 agreement, top-5 overlap
+and logit differences against fp32. Exits 1 if a variant is below --min-top1.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from densenet_contract.cli import fraction
+
 from ..errors import BuildError
 from ..precision.calibration import CALIBRATION_METHODS
 from ..precision.int8 import DEFAULT_HELD_OUT, DEFAULT_TARGET
 from ..precision.variants import PRECISIONS
-from .options import ENGINE_DIR, add_config, add_images, add_threshold, fraction, load_images
-
-NAME = "variants"
-HELP = "make fp32/fp16/int8 ONNX variants and measure their agreement with fp32"
-DESCRIPTION = (
-    "Write model_fp32.onnx, model_fp16.onnx (I/O kept FP32) and model_int8.onnx (explicit "
-    "Q/DQ, symmetric, per-channel weights, calibrated on images through the server's preprocessing; "
-    "the layers int8 harms most, measured one by one on held-out calibration images, kept in "
-    "fp16 until --target-agreement is reached), then run each on ONNX Runtime CPU over "
-    "--samples-dir and print top-1 agreement, top-5 overlap and logit differences against fp32. "
-    "Exits 1 if a variant is below --min-top1."
-)
+from .options import ENGINE_DIR, add_config, add_evaluation, load_images
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--precision", nargs="+", choices=PRECISIONS, default=["fp16", "int8"], help="(default fp16 int8)"
     )
-    add_images(parser, "--samples-dir", "to evaluate the variants on")
+    add_evaluation(parser, "to evaluate the variants on")
     parser.add_argument("--calibration-dir", type=Path, help="folder of JPEG/PNG images for int8 calibration")
     parser.add_argument(
         "--calibration-method",
@@ -59,7 +57,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="int8: recalibrate and search again (default: reuse OUTPUT_DIR/int8-cache when the model, "
         "images and options are unchanged)",
     )
-    add_threshold(parser)
     parser.add_argument("--report", type=Path, help="JSON report (default OUTPUT_DIR/variants.json)")
     add_config(parser)
 

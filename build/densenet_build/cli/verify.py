@@ -1,4 +1,9 @@
-"""`densenet-build verify`: the plan on TensorRT against ONNX Runtime fp32 on sample images."""
+"""`densenet-build verify`: run the plan with TensorRT on sample images and compare it with ONNX Runtime
+fp32.
+
+Run PLAN on the GPU over --samples-dir (through the server's preprocessing) and print the same agreement
+table as `variants`, against --reference on ONNX Runtime CPU.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +12,13 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..errors import PlanMismatchError
-from .options import add_config, add_images, add_threshold, load_images
-
-NAME = "verify"
-HELP = "run the plan with TensorRT on sample images and compare it with ONNX Runtime fp32"
-DESCRIPTION = (
-    "Run PLAN on the GPU over --samples-dir (through the server's preprocessing) and print "
-    "the same agreement table as `variants`, against --reference on ONNX Runtime CPU."
-)
+from .options import add_config, add_evaluation, load_images
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("plan", type=Path)
     parser.add_argument("--reference", type=Path, required=True, help="the fp32 ONNX model (model_fp32.onnx)")
-    add_images(parser, "--samples-dir", "to compare on")
-    add_threshold(parser)
+    add_evaluation(parser, "to compare on")
     parser.add_argument("--report", type=Path, help="JSON report (default PLAN-verify.json)")
     add_config(parser)
 

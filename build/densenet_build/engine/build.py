@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -32,37 +31,12 @@ from ..errors import EngineBuildError
 from ..precision.metadata import PRECISION_KEY
 from ..repository.configs import ModelInterface
 from .gpu import GpuInfo, cuda_device_gpu, import_polygraphy_trt, import_tensorrt, installed_tensorrt_version
+from .options import HARDWARE_LEVELS, EngineOptions, build_flags
 from .profile import BatchProfile
 from .sidecar import PlanInfo, sidecar_path, write_sidecar
 from .trtexec import run_trtexec, tensorrt_version_from_output
 
 LOGGER = logging.getLogger(__name__)
-HARDWARE_LEVELS = {
-    "none": "NONE",
-    "ampere_plus": "AMPERE_PLUS",
-    "same_compute_capability": "SAME_COMPUTE_CAPABILITY",
-}
-
-
-@dataclass(frozen=True)
-class EngineOptions:
-    workspace_mib: int = 4096
-    timing_cache: Path | None = None
-    version_compatible: bool = False
-    hardware_compatibility: str = "none"  # a key of HARDWARE_LEVELS
-    verbose: bool = False
-
-
-def build_flags(options: EngineOptions) -> list[str]:
-    """The sidecar's record of how the plan was built."""
-    flags = ["STRONGLY_TYPED", f"WORKSPACE={options.workspace_mib}MiB"]
-    if options.timing_cache is not None:
-        flags.append("TIMING_CACHE")
-    if options.version_compatible:
-        flags.append("VERSION_COMPATIBLE")
-    if options.hardware_compatibility != "none":
-        flags.append(f"HARDWARE_COMPATIBILITY={HARDWARE_LEVELS[options.hardware_compatibility]}")
-    return flags
 
 
 def onnx_facts(onnx_path: Path) -> tuple[str, str]:

@@ -17,11 +17,12 @@ from pathlib import Path
 
 from ..errors import EngineBuildError, TensorRTUnavailableError
 from ..repository.configs import ModelInterface
+from .options import EngineOptions
 from .profile import BatchProfile
 
 # What the engine step must never pass: each has been removed from trtexec.
 FORBIDDEN_FLAGS = ("--fp16", "--int8", "--best", "--explicitBatch")
-HARDWARE_LEVELS = {
+TRTEXEC_LEVELS = {  # HARDWARE_LEVELS as trtexec spells them
     "none": "none",
     "ampere_plus": "ampere+",
     "same_compute_capability": "sameComputeCapability",
@@ -37,17 +38,12 @@ def trtexec_command(
     plan_path: str | Path,
     interface: ModelInterface,
     profile: BatchProfile,
+    options: EngineOptions,
     *,
-    workspace_mib: int,
-    timing_cache: str | Path | None = None,
-    version_compatible: bool = False,
-    hardware_compatibility: str = "none",
     device: int | None = None,
     trtexec: str = "trtexec",
 ) -> list[str]:
     """The argument list that builds the same plan as :func:`densenet_build.engine.build.build_engine`."""
-    if hardware_compatibility not in HARDWARE_LEVELS:
-        raise ValueError(f"hardware compatibility must be one of {', '.join(HARDWARE_LEVELS)}")
     shapes = profile.shapes(interface.input.dims)
     command = [
         trtexec,
@@ -57,15 +53,15 @@ def trtexec_command(
         f"--minShapes={_shape(interface.input.name, shapes['min'])}",
         f"--optShapes={_shape(interface.input.name, shapes['opt'])}",
         f"--maxShapes={_shape(interface.input.name, shapes['max'])}",
-        f"--memPoolSize=workspace:{workspace_mib}",  # MiB: understood by every 10.x and 11.x trtexec
+        f"--memPoolSize=workspace:{options.workspace_mib}",  # MiB: understood by every 10.x and 11.x trtexec
         "--skipInference",
     ]
-    if timing_cache is not None:
-        command.append(f"--timingCacheFile={timing_cache}")
-    if version_compatible:
+    if options.timing_cache is not None:
+        command.append(f"--timingCacheFile={options.timing_cache}")
+    if options.version_compatible:
         command.append("--versionCompatible")
-    if hardware_compatibility != "none":
-        command.append(f"--hardwareCompatibilityLevel={HARDWARE_LEVELS[hardware_compatibility]}")
+    if options.hardware_compatibility != "none":
+        command.append(f"--hardwareCompatibilityLevel={TRTEXEC_LEVELS[options.hardware_compatibility]}")
     if device is not None:
         command.append(f"--device={device}")
     return command

@@ -63,10 +63,20 @@ def tiny_classifier(
 
 
 @pytest.fixture
-def tiny_onnx(tmp_path: Path) -> Path:
-    path = tmp_path / "tiny.onnx"
-    onnx.save(tiny_classifier(), str(path))
-    return path
+def write_onnx(tmp_path: Path):
+    """``write_onnx(model, name)``: the model saved as ``tmp_path/name.onnx``."""
+
+    def write(model: onnx.ModelProto, name: str) -> Path:
+        path = tmp_path / f"{name}.onnx"
+        onnx.save(model, str(path))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def tiny_onnx(write_onnx) -> Path:
+    return write_onnx(tiny_classifier(), "tiny")
 
 
 @pytest.fixture(scope="session")

@@ -79,10 +79,8 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
 
 
 @pytest.fixture
-def fragile_onnx(tmp_path: Path) -> Path:
-    path = tmp_path / "fragile.onnx"
-    onnx.save(fragile_classifier(), str(path))
-    return path
+def fragile_onnx(write_onnx) -> Path:
+    return write_onnx(fragile_classifier(), "fragile")
 
 
 def test_quantizing_the_fragile_layer_breaks_the_answers(fragile_onnx, photos, tmp_path):
