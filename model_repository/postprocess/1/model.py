@@ -6,7 +6,11 @@ from pathlib import Path
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
-from postprocess import InvalidTopKError, label_array, load_labels, parse_top_k, softmax, top_k
+from densenet_contract.errors import InvalidTopK
+from densenet_contract.names import CLASS_IDS, LABELS, OUTPUT_NAME, SCORES
+from densenet_contract.parameters import config_parameters
+from densenet_contract.topk import parse_top_k
+from postprocess import label_array, load_labels, softmax, top_k
 from postprocess.config import PostprocessConfig
 from postprocess.drift import DriftWindow, drift, load_reference, noise_floor
 from postprocess.quality import CONFIDENCE_BUCKETS, batch_quality
@@ -75,9 +79,16 @@ class AnswerMetrics:
 class TritonPythonModel:
     def initialize(self, args):
         model_config = json.loads(args["model_config"])
-        parameters = {k: v["string_value"] for k, v in model_config.get("parameters", {}).items()}
-        classes = int(np.prod(pb_utils.get_input_config_by_name(model_config, "fc6_1")["dims"]))
-        config = PostprocessConfig.from_parameters(parameters, classes)  # a bad key fails the load
+        classes = int(np.prod(pb_utils.get_input_config_by_name(model_config, OUTPUT_NAME)["dims"]))
+        config = PostprocessConfig.from_parameters(
+            config_parameters(model_config), classes
+        )  # a bad key fails the load
+        self._dtypes = {
+            name: pb_utils.triton_string_to_numpy(
+                pb_utils.get_output_config_by_name(model_config, name)["data_type"]
+            )
+            for name in (SCORES, CLASS_IDS)
+        }
         model_dir = Path(args["model_repository"])
         self._labels = load_labels(model_dir / config.labels_file, expected=classes)
         self._classes = classes
@@ -96,7 +107,7 @@ class TritonPythonModel:
         self._warmups_left = sum(max(1, w.get("count", 1)) for w in model_config.get("model_warmup", []))
 
     def execute(self, requests):
-        logits = [pb_utils.get_input_tensor_by_name(r, "fc6_1").as_numpy() for r in requests]
+        logits = [pb_utils.get_input_tensor_by_name(r, OUTPUT_NAME).as_numpy() for r in requests]
         probabilities = softmax(np.concatenate(logits))
         responses, answered, start = [], [], 0
         for request, batch in zip(requests, logits, strict=False):
@@ -104,7 +115,7 @@ class TritonPythonModel:
             start += len(batch)
             try:
                 k = self._top_k(request)
-            except InvalidTopKError as error:
+            except InvalidTopK as error:
                 responses.append(
                     pb_utils.InferenceResponse(
                         error=pb_utils.TritonError(str(error), pb_utils.TritonError.INVALID_ARG)
@@ -116,9 +127,9 @@ class TritonPythonModel:
             responses.append(
                 pb_utils.InferenceResponse(
                     output_tensors=[
-                        pb_utils.Tensor("LABELS", label_array(ids, self._labels)),
-                        pb_utils.Tensor("SCORES", scores),
-                        pb_utils.Tensor("CLASS_IDS", ids),
+                        pb_utils.Tensor(LABELS, label_array(ids, self._labels)),
+                        pb_utils.Tensor(SCORES, scores.astype(self._dtypes[SCORES], copy=False)),
+                        pb_utils.Tensor(CLASS_IDS, ids.astype(self._dtypes[CLASS_IDS], copy=False)),
                     ]
                 )
             )

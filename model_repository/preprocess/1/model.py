@@ -3,8 +3,11 @@
 import json
 from collections import Counter
 
+import numpy as np
 import triton_python_backend_utils as pb_utils
 
+from densenet_contract.names import IMAGE, PIXELS
+from densenet_contract.parameters import config_parameters
 from preprocess import ConfigError, Engine, ImageError, PreprocessConfig, Preprocessor
 from preprocess.config import DEFAULT_PRESET
 from preprocess.metrics import WRITE_INTERVAL_S, BackgroundWriter, Metrics
@@ -48,11 +51,15 @@ class InputMetrics:
 class TritonPythonModel:
     def initialize(self, args):
         model_config = json.loads(args["model_config"])
-        parameters = {k: v["string_value"] for k, v in model_config.get("parameters", {}).items()}
+        parameters = config_parameters(model_config)
         config = PreprocessConfig.from_parameters(parameters)  # ConfigError fails the load, naming the key
-        dims = tuple(pb_utils.get_output_config_by_name(model_config, "PIXELS")["dims"])
-        if dims != (3, *config.output_size):
-            raise ConfigError("output_size", f"{config.output_size} does not match PIXELS dims {list(dims)}")
+        output = pb_utils.get_output_config_by_name(model_config, PIXELS)
+        if tuple(output["dims"]) != (3, *config.output_size):
+            raise ConfigError(
+                "output_size", f"{config.output_size} does not match {PIXELS} dims {output['dims']}"
+            )
+        if pb_utils.triton_string_to_numpy(output["data_type"]) != np.float32:
+            raise ValueError(f"{PIXELS} is {output['data_type']}; both engines produce TYPE_FP32")
         if config.engine is Engine.DALI:
             from preprocess.dali import DaliPreprocessor  # only this engine needs nvidia-dali
 
@@ -77,7 +84,7 @@ class TritonPythonModel:
         # Every image row of every request is decoded in one parallel pass.
         rows, spans = [], []
         for request in requests:
-            images = pb_utils.get_input_tensor_by_name(request, "IMAGE").as_numpy()
+            images = pb_utils.get_input_tensor_by_name(request, IMAGE).as_numpy()
             images = images.reshape(len(images), -1) if images.ndim != 2 else images
             spans.append((len(rows), len(images)))
             rows.extend(images)
@@ -102,9 +109,9 @@ class TritonPythonModel:
                 pixels = batch.pixels(start, count)
                 # A GPU pipeline's pixels stay on the GPU (DLPack) on their way to TensorRT.
                 tensor = (
-                    pb_utils.Tensor("PIXELS", pixels)
+                    pb_utils.Tensor(PIXELS, pixels)
                     if batch.on_host
-                    else pb_utils.Tensor.from_dlpack("PIXELS", pixels)
+                    else pb_utils.Tensor.from_dlpack(PIXELS, pixels)
                 )
                 responses.append(pb_utils.InferenceResponse(output_tensors=[tensor]))
         return responses
