@@ -6,7 +6,7 @@ import pytest
 
 from densenet_build.pbtxt import parse_model_config
 from densenet_cpu import placement
-from densenet_cpu.config import CpuConfig, CpuConfigError
+from densenet_cpu.config import CpuConfig
 from densenet_cpu.placement import (
     Placement,
     instance_index,
@@ -181,23 +181,6 @@ def test_without_adaptive_threads_the_share_is_fixed():
     config = CpuConfig.from_parameters({"pin_instances": "true"})
     placements = placement.cpu_instance_placements(config, 2, available=((0, 1), 2))
     assert [(p.threads, p.cpus, p.solo_threads) for p in placements] == [(1, (0,), None), (1, (1,), None)]
-
-
-@pytest.mark.parametrize(
-    ("parameters", "key"),
-    [
-        ({"pin_instance": "true"}, "pin_instance"),  # misspelt: refused, not ignored
-        ({"adaptive_threads": "ture"}, "adaptive_threads"),
-        ({"allow_spinning": "maybe"}, "allow_spinning"),
-        ({"intra_op_num_threads": "two"}, "intra_op_num_threads"),
-        ({"intra_op_num_threads": "-1"}, "intra_op_num_threads"),
-        ({"inter_op_num_threads": "0"}, "inter_op_num_threads"),
-    ],
-)
-def test_bad_parameters_fail_naming_the_key(parameters, key):
-    with pytest.raises(CpuConfigError, match=f"densenet parameter '{key}'") as raised:
-        CpuConfig.from_parameters(parameters)
-    assert raised.value.parameter == key
 
 
 def test_booleans_read_like_the_other_models():
