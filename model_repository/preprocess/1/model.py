@@ -1,51 +1,17 @@
 """Triton glue for the `preprocess` model; the logic lives in the pure `preprocess` package."""
 
 import json
-from collections import Counter
 
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
+from densenet_contract.metrics import WRITE_INTERVAL_S, BackgroundWriter, Metrics
 from densenet_contract.names import IMAGE, PIXELS
 from densenet_contract.parameters import config_parameters
 from preprocess import ConfigError, Engine, ImageError, PreprocessConfig, Preprocessor
 from preprocess.config import DEFAULT_PRESET
-from preprocess.metrics import WRITE_INTERVAL_S, BackgroundWriter, Metrics
-from preprocess.quality import (
-    BYTES_BUCKETS,
-    PIXELS_BUCKETS,
-    all_reasons,
-    preprocessing_labels,
-    refusal_reason,
-)
-
-
-class InputMetrics:
-    """The densenet_* input metrics on Triton's metrics port (docs/quality.md)."""
-
-    def __init__(self, config, preset):
-        metrics = self._metrics = Metrics.of(pb_utils.MetricFamily)
-        refused = "Images refused by preprocess, by reason"
-        self.refused = {
-            r: metrics.counter("densenet_images_refused_total", refused, reason=r) for r in all_reasons()
-        }
-        # Its _count is every image received.
-        self.bytes = metrics.histogram(
-            "densenet_image_bytes", "Encoded bytes of each image received", BYTES_BUCKETS
-        )
-        self.pixels = metrics.histogram(
-            "densenet_image_pixels", "Width x height of each accepted image", PIXELS_BUCKETS
-        )
-        labels = preprocessing_labels(config, preset)
-        metrics.gauge("densenet_preprocessing_info", "The preprocessing served (always 1)", **labels).set(1)
-
-    def write(self, batches):
-        """On the writer thread: batches of (refusal reasons, (bytes, pixels) per image)."""
-        for reason, count in Counter(reason for reasons, _ in batches for reason in reasons).items():
-            self.refused[reason].increment(count)
-        sizes = [size for _, batch in batches for size in batch]
-        self.bytes.add([encoded for encoded, _ in sizes])
-        self.pixels.add([pixels for _, pixels in sizes if pixels])
+from preprocess.input_metrics import InputMetrics
+from preprocess.quality import refusal_reason
 
 
 class TritonPythonModel:
@@ -75,7 +41,10 @@ class TritonPythonModel:
         preset = parameters.get("preset", DEFAULT_PRESET).strip()
         # Metric updates are round trips to the server: written off the request path.
         self._metrics = (
-            BackgroundWriter(InputMetrics(config, preset).write, interval_s=WRITE_INTERVAL_S)
+            BackgroundWriter(
+                InputMetrics(Metrics.of(pb_utils.MetricFamily), config, preset).write,
+                interval_s=WRITE_INTERVAL_S,
+            )
             if config.quality_metrics
             else None
         )

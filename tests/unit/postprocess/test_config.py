@@ -1,4 +1,3 @@
-
 from postprocess.config import PostprocessConfig
 
 
