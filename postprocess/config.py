@@ -30,7 +30,7 @@ class PostprocessConfig:
     """Validated postprocess settings: the answer (``top_k``, labels) and what is measured about it."""
 
     top_k: int = DEFAULT_TOP_K
-    labels_file: str = "labels.txt"
+    labels_file: str = "../densenet/labels.txt"  # relative to the model's folder: one labels.txt for both
     quality_metrics: bool = True  # the densenet_* prediction-quality metrics (docs/quality.md)
     low_confidence_threshold: float = 0.5  # a top-1 probability below this counts as low confidence
     drift_reference: str = ""  # answers to compare with (`densenet-client baseline`); "" turns drift off
