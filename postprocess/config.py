@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .errors import InvalidTopKError, PostprocessConfigError
-from .topk import parse_top_k
+from densenet_contract.errors import InvalidTopK
+from densenet_contract.names import RECORDED_KEYS
+from densenet_contract.parameters import Parameters
+from densenet_contract.topk import DEFAULT_TOP_K, parse_top_k
 
-# Written by `densenet-build model` next to densenet's own record: what the served weights are.
-WEIGHTS_KEYS = ("weights", "source_sha256", "preprocessing")
+from .errors import PostprocessConfigError
+
 KNOWN_PARAMETERS = frozenset(
     {
         "top_k",
@@ -18,7 +20,7 @@ KNOWN_PARAMETERS = frozenset(
         "low_confidence_threshold",
         "drift_reference",
         "drift_window",
-        *WEIGHTS_KEYS,
+        *RECORDED_KEYS,  # written by `densenet-build model` next to densenet's own record
     }
 )
 
@@ -27,8 +29,8 @@ KNOWN_PARAMETERS = frozenset(
 class PostprocessConfig:
     """Validated postprocess settings: the answer (``top_k``, labels) and what is measured about it."""
 
-    top_k: int = 5
-    labels_file: str = "labels.txt"
+    top_k: int = DEFAULT_TOP_K
+    labels_file: str = "../densenet/labels.txt"  # relative to the model's folder: one labels.txt for both
     quality_metrics: bool = True  # the densenet_* prediction-quality metrics (docs/quality.md)
     low_confidence_threshold: float = 0.5  # a top-1 probability below this counts as low confidence
     drift_reference: str = ""  # answers to compare with (`densenet-client baseline`); "" turns drift off
@@ -40,60 +42,20 @@ class PostprocessConfig:
     @classmethod
     def from_parameters(cls, parameters: Mapping[str, str], classes: int) -> PostprocessConfig:
         """Parse Triton ``parameters`` (already reduced to ``{key: string_value}``)."""
-        unknown = sorted(set(parameters) - KNOWN_PARAMETERS)
-        if unknown:
-            known = ", ".join(sorted(KNOWN_PARAMETERS))
-            raise PostprocessConfigError(unknown[0], f"unknown parameter (known: {known})")
-        p = {key: value.strip() for key, value in parameters.items()}
+        p = Parameters(parameters, KNOWN_PARAMETERS, PostprocessConfigError)
         try:
-            top_k = parse_top_k(p.get("top_k", "5"), classes)
-        except InvalidTopKError as error:
+            top_k = parse_top_k(p.text("top_k", str(cls.top_k)), classes)
+        except InvalidTopK as error:
             raise PostprocessConfigError("top_k", str(error)) from None
-        threshold = _float("low_confidence_threshold", p.get("low_confidence_threshold", "0.5"))
+        threshold = p.number("low_confidence_threshold", cls.low_confidence_threshold)
         if not 0.0 < threshold <= 1.0:
             raise PostprocessConfigError("low_confidence_threshold", f"{threshold} is not in (0, 1]")
-        window = _int("drift_window", p.get("drift_window", "1000"))
-        if window < 1:
-            raise PostprocessConfigError("drift_window", f"{window} is below the minimum 1")
         return cls(
             top_k=top_k,
-            labels_file=p.get("labels_file", "labels.txt") or "labels.txt",
-            quality_metrics=_bool("quality_metrics", p.get("quality_metrics", "true")),
+            labels_file=p.text("labels_file") or cls.labels_file,
+            quality_metrics=p.boolean("quality_metrics", cls.quality_metrics),
             low_confidence_threshold=threshold,
-            drift_reference=p.get("drift_reference", ""),
-            drift_window=window,
-            **{key: p.get(key, "") for key in WEIGHTS_KEYS},
+            drift_reference=p.text("drift_reference"),
+            drift_window=p.integer("drift_window", cls.drift_window, minimum=1),
+            **{key: p.text(key) for key in RECORDED_KEYS},
         )
-
-
-def _float(name: str, value: str) -> float:
-    try:
-        return float(value)
-    except ValueError:
-        raise PostprocessConfigError(name, f"'{value}' is not a number") from None
-
-
-def _int(name: str, value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise PostprocessConfigError(name, f"'{value}' is not an integer") from None
-
-
-_BOOLEANS = {
-    "true": True,
-    "1": True,
-    "yes": True,
-    "on": True,
-    "false": False,
-    "0": False,
-    "no": False,
-    "off": False,
-}
-
-
-def _bool(name: str, value: str) -> bool:
-    try:
-        return _BOOLEANS[value.lower()]
-    except KeyError:
-        raise PostprocessConfigError(name, f"'{value}' is not a boolean (true/false)") from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from densenet_contract.errors import ParameterError
+
 
 class PostprocessError(Exception):
     """Base of every error raised by this package."""
@@ -11,16 +13,10 @@ class LabelsError(PostprocessError, ValueError):
     """The labels file does not match the model (wrong count, empty lines)."""
 
 
-class InvalidTopKError(PostprocessError, ValueError):
-    """A request asked for a ``top_k`` that is not an integer in [1, number of classes]."""
-
-
-class PostprocessConfigError(PostprocessError, ValueError):
+class PostprocessConfigError(PostprocessError, ParameterError):
     """A postprocess parameter in the model configuration is unknown or invalid; fails the load."""
 
-    def __init__(self, parameter: str, problem: str) -> None:
-        super().__init__(f"postprocess parameter '{parameter}': {problem}")
-        self.parameter = parameter
+    model = "postprocess"
 
 
 class DriftReferenceError(PostprocessError, ValueError):

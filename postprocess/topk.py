@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .errors import InvalidTopKError
+from densenet_contract.errors import InvalidTopK
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -25,7 +25,7 @@ def top_k(probabilities: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """
     batch, classes = probabilities.shape
     if not 1 <= k <= classes:
-        raise InvalidTopKError(f"top_k must be between 1 and {classes}, got {k}")
+        raise InvalidTopK(f"top_k must be a whole number from 1 to {classes}, not {k!r}")
     if k < classes:
         candidates = np.argpartition(-probabilities, k - 1, axis=1)[:, :k]
     else:
@@ -41,21 +41,3 @@ def label_array(class_ids: np.ndarray, labels: Sequence[str]) -> np.ndarray:
     """Class ids [B, k] → UTF-8 labels as a numpy object array [B, k] (Triton BYTES)."""
     encoded = np.array([label.encode("utf-8") for label in labels], dtype=object)
     return encoded[class_ids]
-
-
-def parse_top_k(value: object, classes: int) -> int:
-    """Validate a ``top_k`` request parameter (JSON number or decimal string)."""
-    if isinstance(value, bool):
-        raise InvalidTopKError(f"top_k must be an integer, got {value!r}")
-    if isinstance(value, str):
-        text = value.strip()
-        if not text.lstrip("+").isdigit():
-            raise InvalidTopKError(f"top_k must be an integer, got {value!r}")
-        value = int(text)
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if not isinstance(value, int):
-        raise InvalidTopKError(f"top_k must be an integer, got {value!r}")
-    if not 1 <= value <= classes:
-        raise InvalidTopKError(f"top_k must be between 1 and {classes}, got {value}")
-    return value

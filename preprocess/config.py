@@ -14,6 +14,8 @@ from enum import Enum
 import numpy as np
 from PIL import Image
 
+from densenet_contract.parameters import Parameters
+
 from .errors import ConfigError
 
 
@@ -163,24 +165,19 @@ class PreprocessConfig:
     @classmethod
     def from_parameters(cls, parameters: Mapping[str, str]) -> PreprocessConfig:
         """Parse Triton ``parameters`` (already reduced to ``{key: string_value}``)."""
-        unknown = sorted(set(parameters) - _KNOWN_PARAMETERS)
-        if unknown:
-            raise ConfigError(
-                unknown[0], f"unknown parameter (known: {', '.join(sorted(_KNOWN_PARAMETERS))})"
-            )
-        p = {k: v.strip() for k, v in parameters.items()}
-        preset_name = p.get("preset", DEFAULT_PRESET)
+        p = Parameters(parameters, _KNOWN_PARAMETERS, ConfigError)
+        preset_name = p.text("preset", DEFAULT_PRESET)
         if preset_name not in PRESETS:
             raise ConfigError("preset", f"'{preset_name}' is not one of {', '.join(PRESETS)}")
         preset = PRESETS[preset_name]
         defaults = cls.from_preset(preset_name)
 
-        scaling = p.get("scaling", preset.scaling if not ("mean" in p or "std" in p) else "custom")
+        scaling = p.text("scaling", preset.scaling if not ("mean" in p or "std" in p) else "custom")
         if scaling == "custom":
             if "mean" not in p or "std" not in p:
                 raise ConfigError("scaling", "'custom' needs both 'mean' and 'std'")
-            mean = _floats("mean", p["mean"])
-            std = _floats("std", p["std"])
+            mean = _floats("mean", p.text("mean"))
+            std = _floats("std", p.text("std"))
             preset_order = ChannelOrder.RGB
         elif scaling in SCALING_PRESETS:
             if "mean" in p or "std" in p:
@@ -192,32 +189,25 @@ class PreprocessConfig:
             )
         if any(s == 0 for s in std):
             raise ConfigError("std", "must not contain 0")
-        resampling_mode = _enum(
-            "resampling_mode", p.get("resampling_mode", preset.resampling_mode.value).lower(), ResamplingMode
-        )
 
         return cls(
-            output_size=_size("output_size", p["output_size"])
+            output_size=_size("output_size", p.text("output_size"))
             if "output_size" in p
             else defaults.output_size,
-            resize_mode=_enum("resize_mode", p.get("resize_mode", defaults.resize_mode.value), ResizeMode),
-            resize_size=_int("resize_size", p.get("resize_size", str(defaults.resize_size)), minimum=1),
-            interpolation=_choice(
-                "interpolation", p.get("interpolation", preset.interpolation), INTERPOLATIONS
-            ),
+            resize_mode=p.enum("resize_mode", defaults.resize_mode, ResizeMode, normalize=str),
+            resize_size=p.integer("resize_size", defaults.resize_size, minimum=1),
+            interpolation=p.choice("interpolation", preset.interpolation, INTERPOLATIONS),
             mean=mean,
             std=std,
-            channel_order=_enum(
-                "channel_order", p.get("channel_order", preset_order.value).upper(), ChannelOrder
-            ),
-            allowed_formats=_formats(p.get("allowed_formats", ",".join(sorted(defaults.allowed_formats)))),
-            max_bytes=_int("max_bytes", p.get("max_bytes", str(defaults.max_bytes)), minimum=1),
-            max_pixels=_int("max_pixels", p.get("max_pixels", str(defaults.max_pixels)), minimum=1),
-            decode_threads=_int("decode_threads", p.get("decode_threads", "0"), minimum=0),
-            jpeg_draft=_bool("jpeg_draft", p.get("jpeg_draft", str(preset.jpeg_draft))),
-            resampling_mode=resampling_mode,
-            engine=_enum("engine", p.get("engine", Engine.PYTHON.value).lower(), Engine),
-            quality_metrics=_bool("quality_metrics", p.get("quality_metrics", "true")),
+            channel_order=p.enum("channel_order", preset_order, ChannelOrder, normalize=str.upper),
+            allowed_formats=_formats(p.text("allowed_formats", ",".join(sorted(defaults.allowed_formats)))),
+            max_bytes=p.integer("max_bytes", defaults.max_bytes, minimum=1),
+            max_pixels=p.integer("max_pixels", defaults.max_pixels, minimum=1),
+            decode_threads=p.integer("decode_threads", 0, minimum=0),
+            jpeg_draft=p.boolean("jpeg_draft", preset.jpeg_draft),
+            resampling_mode=p.enum("resampling_mode", preset.resampling_mode, ResamplingMode),
+            engine=p.enum("engine", Engine.PYTHON, Engine),
+            quality_metrics=p.boolean("quality_metrics", True),
         )
 
     @classmethod
@@ -303,16 +293,6 @@ def _available_cpus() -> int:
     return usable_cpus()
 
 
-def _int(name: str, value: str, minimum: int) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise ConfigError(name, f"'{value}' is not an integer") from None
-    if number < minimum:
-        raise ConfigError(name, f"{number} is below the minimum {minimum}")
-    return number
-
-
 def _floats(name: str, value: str) -> tuple[float, float, float]:
     parts = [v.strip() for v in value.split(",")]
     if len(parts) == 1:
@@ -332,31 +312,13 @@ def _size(name: str, value: str) -> tuple[int, int]:
         parts *= 2
     if len(parts) != 2:
         raise ConfigError(name, f"'{value}' must be 'N' or 'HEIGHT,WIDTH'")
-    height, width = (_int(name, v.strip(), minimum=1) for v in parts)
-    return height, width
-
-
-def _bool(name: str, value: str) -> bool:
-    lowered = value.lower()
-    if lowered in ("true", "1", "yes", "on"):
-        return True
-    if lowered in ("false", "0", "no", "off"):
-        return False
-    raise ConfigError(name, f"'{value}' is not a boolean (true/false)")
-
-
-def _enum(name: str, value: str, enum: type[ResizeMode] | type[ChannelOrder] | type[Engine]):  # type: ignore[no-untyped-def]
     try:
-        return enum(value)
+        height, width = (int(v) for v in parts)
     except ValueError:
-        raise ConfigError(name, f"'{value}' is not one of {', '.join(m.value for m in enum)}") from None
-
-
-def _choice(name: str, value: str, choices: Mapping[str, Image.Resampling]) -> Image.Resampling:
-    try:
-        return choices[value.lower()]
-    except KeyError:
-        raise ConfigError(name, f"'{value}' is not one of {', '.join(choices)}") from None
+        raise ConfigError(name, f"'{value}' is not an integer or two") from None
+    if min(height, width) < 1:
+        raise ConfigError(name, f"'{value}' must be at least 1")
+    return height, width
 
 
 def _formats(value: str) -> frozenset[str]:

@@ -8,17 +8,17 @@ written for the client: they never contain paths, tracebacks or library internal
 
 from __future__ import annotations
 
+from densenet_contract.errors import ParameterError
+
 
 class PreprocessError(Exception):
     """Base of every error raised by this package."""
 
 
-class ConfigError(PreprocessError, ValueError):
+class ConfigError(PreprocessError, ParameterError):
     """A preprocessing parameter in the model configuration is missing or invalid."""
 
-    def __init__(self, parameter: str, problem: str) -> None:
-        super().__init__(f"preprocess parameter '{parameter}': {problem}")
-        self.parameter = parameter
+    model = "preprocess"
 
 
 class ImageError(PreprocessError, ValueError):

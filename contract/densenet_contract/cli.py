@@ -4,9 +4,13 @@ and the argparse validators whose messages say what was wrong and what is allowe
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from typing import TypeVar
 
 from .errors import InvalidTopK
 from .topk import MAX_TOP_K, parse_top_k
+
+N = TypeVar("N", int, float)
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the command ran and something it checked or did failed (some images, a build step)
@@ -26,43 +30,29 @@ def top_k(text: str) -> int:
 
 def positive_int(text: str) -> int:
     """A whole number of at least 1 (counts, sizes)."""
-    try:
-        number = int(text)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
-    return number
+    return _checked(text, int, lambda n: n >= 1, "a whole number of at least 1")
 
 
 def non_negative_int(text: str) -> int:
     """A whole number of at least 0 (retries, "0 turns it off")."""
-    try:
-        number = int(text)
-    except ValueError:
-        number = -1
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 0, not {text!r}")
-    return number
+    return _checked(text, int, lambda n: n >= 0, "a whole number of at least 0")
 
 
 def positive_float(text: str) -> float:
     """A number above 0 (seconds)."""
-    try:
-        number = float(text)
-    except ValueError:
-        number = 0.0
-    if not number > 0:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"must be a number > 0, not {text!r}")
-    return number
+    return _checked(text, float, lambda n: n > 0, "a number > 0")  # nan is not > 0
 
 
 def fraction(text: str) -> float:
     """A number from 0 to 1."""
+    return _checked(text, float, lambda n: 0.0 <= n <= 1.0, "a fraction from 0 to 1")
+
+
+def _checked(text: str, convert: Callable[[str], N], accept: Callable[[N], bool], what: str) -> N:
     try:
-        number = float(text)
+        number = convert(text)
     except ValueError:
-        number = -1.0
-    if not 0.0 <= number <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be a fraction from 0 to 1, not {text!r}")
+        raise argparse.ArgumentTypeError(f"must be {what}, not {text!r}") from None
+    if not accept(number):
+        raise argparse.ArgumentTypeError(f"must be {what}, not {text!r}")
     return number

@@ -69,24 +69,12 @@ class Parameters:
         return self.values.get(key, default)
 
     def integer(self, key: str, default: int, minimum: int | None = None, maximum: int | None = None) -> int:
-        value = self.text(key, str(default))
-        try:
-            number = int(value)
-        except ValueError:
-            raise self.error(key, f"'{value}' is not an integer") from None
-        self._check_range(key, number, minimum, maximum)
-        return number
+        return self._numeric(key, default, int, "an integer", minimum, maximum)
 
     def number(
         self, key: str, default: float, minimum: float | None = None, maximum: float | None = None
     ) -> float:
-        value = self.text(key, str(default))
-        try:
-            number = float(value)
-        except ValueError:
-            raise self.error(key, f"'{value}' is not a number") from None
-        self._check_range(key, number, minimum, maximum)
-        return number
+        return self._numeric(key, default, float, "a number", minimum, maximum)
 
     def boolean(self, key: str, default: bool) -> bool:
         value = self.text(key, str(default))
@@ -113,8 +101,14 @@ class Parameters:
         if key not in self.known:  # a programming error: the model reads a key it did not declare
             raise KeyError(f"'{key}' is not one of the declared parameters")
 
-    def _check_range(self, key: str, number: float, minimum: float | None, maximum: float | None) -> None:
+    def _numeric(self, key, default, convert, what, minimum, maximum):  # type: ignore[no-untyped-def]
+        value = self.text(key, str(default))
+        try:
+            number = convert(value)
+        except ValueError:
+            raise self.error(key, f"'{value}' is not {what}") from None
         if minimum is not None and number < minimum:
             raise self.error(key, f"{number} is below the minimum {minimum}")
         if maximum is not None and number > maximum:
             raise self.error(key, f"{number} is above the maximum {maximum}")
+        return number

@@ -16,9 +16,9 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from densenet_contract.names import SHM_PREFIX_VARIABLE  # set by the launcher: its server's prefix
+
 _COUNT = struct.Struct("<q")
-# Set by the launcher (densenet_serve.server): its server's /dev/shm prefix, removed when it stops.
-SHM_PREFIX_VARIABLE = "DENSENET_SHM_PREFIX"
 
 
 def busy_path() -> Path:

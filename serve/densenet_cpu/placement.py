@@ -14,16 +14,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-# The project's one CPU-count rule lives with the preprocess package (which may not import this
-# one); re-exported here for the model's callers.
-from densenet_contract.cpus import CGROUP_CPU_MAX, available_cpus, cpu_quota
+from densenet_contract.cpus import available_cpus
+
+from .config import CpuConfig
 
 __all__ = [
-    "CGROUP_CPU_MAX",
     "Placement",
-    "available_cpus",
     "cpu_instance_placements",
-    "cpu_quota",
     "instance_index",
     "ort_session_options",
     "pin_process",
@@ -88,9 +85,9 @@ def pin_process(cpus: Sequence[int]) -> None:
 
 
 def cpu_instance_placements(
-    parameters: Mapping[str, str], instances: int, available: tuple[Sequence[int], int] | None = None
+    config: CpuConfig, instances: int, available: tuple[Sequence[int], int] | None = None
 ) -> list[Placement]:
-    """Every instance's placement as the CPU config's parameters ask (``intra_op_num_threads``,
+    """Every instance's placement as the CPU config asks (``intra_op_num_threads``,
     ``pin_instances``, ``adaptive_threads``), on the CPUs this process may use (``available``:
     the CPUs and how many may be busy, default this process's).
 
@@ -99,29 +96,27 @@ def cpu_instance_placements(
     instances then share the CPUs, so none is pinned.
     """
     cpus, usable = available if available is not None else available_cpus()
-    threads = int(parameters.get("intra_op_num_threads", "0"))
-    adaptive = _flag(parameters, "adaptive_threads")
-    pin = _flag(parameters, "pin_instances") and not adaptive
-    placements = [place(cpus, usable, instances, i, threads=threads, pin=pin) for i in range(instances)]
+    adaptive = config.adaptive_threads
+    pin = config.pin_instances and not adaptive
+    placements = [
+        place(cpus, usable, instances, i, threads=config.intra_op_num_threads, pin=pin)
+        for i in range(instances)
+    ]
     if not adaptive:
         return placements
     return [Placement(p.threads, None, usable if usable > p.threads else None) for p in placements]
 
 
-def _flag(parameters: Mapping[str, str], key: str) -> bool:
-    return parameters.get(key, "false").strip().lower() == "true"
-
-
-def ort_session_options(parameters: Mapping[str, str], threads: int):
-    """ONNX Runtime session options for one CPU instance, from the CPU config's parameters."""
+def ort_session_options(config: CpuConfig, threads: int):  # type: ignore[no-untyped-def]
+    """ONNX Runtime session options for one CPU instance of ``config``."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
-    options.inter_op_num_threads = int(parameters.get("inter_op_num_threads", "1"))
+    options.inter_op_num_threads = config.inter_op_num_threads
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    spinning = "1" if parameters.get("allow_spinning", "false").lower() == "true" else "0"
+    spinning = "1" if config.allow_spinning else "0"
     options.add_session_config_entry("session.intra_op.allow_spinning", spinning)
     options.add_session_config_entry("session.inter_op.allow_spinning", spinning)
     return options

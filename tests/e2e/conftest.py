@@ -74,7 +74,7 @@ def cat() -> bytes:
 
 @pytest.fixture(scope="session")
 def labels(model_repository: Path) -> list[str]:
-    return (model_repository / "postprocess" / "labels.txt").read_text().splitlines()
+    return (model_repository / "densenet" / "labels.txt").read_text().splitlines()
 
 
 @pytest.fixture(params=["http", "grpc"])

@@ -132,8 +132,11 @@ def test_ensemble_wiring_matches_composing_models(variant):
 
 
 def test_labels_files_have_1000_lines():
-    for path in (REPO / "densenet/labels.txt", REPO / "postprocess/labels.txt"):
-        assert len(path.read_text(encoding="utf-8").splitlines()) == 1000
+    path = REPO / "densenet/labels.txt"
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 1000
+    # postprocess answers with the same file Triton's classification extension reads for densenet.
+    postprocess = load(REPO / "postprocess/config.pbtxt").parameters["labels_file"].string_value
+    assert (REPO / "postprocess" / postprocess).resolve() == path.resolve()
 
 
 def test_preprocess_parameters_are_a_valid_contract():

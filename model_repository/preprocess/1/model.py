@@ -1,58 +1,31 @@
 """Triton glue for the `preprocess` model; the logic lives in the pure `preprocess` package."""
 
 import json
-from collections import Counter
 
+import numpy as np
 import triton_python_backend_utils as pb_utils
 
+from densenet_contract.metrics import WRITE_INTERVAL_S, BackgroundWriter, Metrics
+from densenet_contract.names import IMAGE, PIXELS
+from densenet_contract.parameters import config_parameters
 from preprocess import ConfigError, Engine, ImageError, PreprocessConfig, Preprocessor
 from preprocess.config import DEFAULT_PRESET
-from preprocess.metrics import WRITE_INTERVAL_S, BackgroundWriter, Metrics
-from preprocess.quality import (
-    BYTES_BUCKETS,
-    PIXELS_BUCKETS,
-    all_reasons,
-    preprocessing_labels,
-    refusal_reason,
-)
-
-
-class InputMetrics:
-    """The densenet_* input metrics on Triton's metrics port (docs/quality.md)."""
-
-    def __init__(self, config, preset):
-        metrics = self._metrics = Metrics.of(pb_utils.MetricFamily)
-        refused = "Images refused by preprocess, by reason"
-        self.refused = {
-            r: metrics.counter("densenet_images_refused_total", refused, reason=r) for r in all_reasons()
-        }
-        # Its _count is every image received.
-        self.bytes = metrics.histogram(
-            "densenet_image_bytes", "Encoded bytes of each image received", BYTES_BUCKETS
-        )
-        self.pixels = metrics.histogram(
-            "densenet_image_pixels", "Width x height of each accepted image", PIXELS_BUCKETS
-        )
-        labels = preprocessing_labels(config, preset)
-        metrics.gauge("densenet_preprocessing_info", "The preprocessing served (always 1)", **labels).set(1)
-
-    def write(self, batches):
-        """On the writer thread: batches of (refusal reasons, (bytes, pixels) per image)."""
-        for reason, count in Counter(reason for reasons, _ in batches for reason in reasons).items():
-            self.refused[reason].increment(count)
-        sizes = [size for _, batch in batches for size in batch]
-        self.bytes.add([encoded for encoded, _ in sizes])
-        self.pixels.add([pixels for _, pixels in sizes if pixels])
+from preprocess.input_metrics import InputMetrics
+from preprocess.quality import refusal_reason
 
 
 class TritonPythonModel:
     def initialize(self, args):
         model_config = json.loads(args["model_config"])
-        parameters = {k: v["string_value"] for k, v in model_config.get("parameters", {}).items()}
+        parameters = config_parameters(model_config)
         config = PreprocessConfig.from_parameters(parameters)  # ConfigError fails the load, naming the key
-        dims = tuple(pb_utils.get_output_config_by_name(model_config, "PIXELS")["dims"])
-        if dims != (3, *config.output_size):
-            raise ConfigError("output_size", f"{config.output_size} does not match PIXELS dims {list(dims)}")
+        output = pb_utils.get_output_config_by_name(model_config, PIXELS)
+        if tuple(output["dims"]) != (3, *config.output_size):
+            raise ConfigError(
+                "output_size", f"{config.output_size} does not match {PIXELS} dims {output['dims']}"
+            )
+        if pb_utils.triton_string_to_numpy(output["data_type"]) != np.float32:
+            raise ValueError(f"{PIXELS} is {output['data_type']}; both engines produce TYPE_FP32")
         if config.engine is Engine.DALI:
             from preprocess.dali import DaliPreprocessor  # only this engine needs nvidia-dali
 
@@ -68,7 +41,10 @@ class TritonPythonModel:
         preset = parameters.get("preset", DEFAULT_PRESET).strip()
         # Metric updates are round trips to the server: written off the request path.
         self._metrics = (
-            BackgroundWriter(InputMetrics(config, preset).write, interval_s=WRITE_INTERVAL_S)
+            BackgroundWriter(
+                InputMetrics(Metrics.of(pb_utils.MetricFamily), config, preset).write,
+                interval_s=WRITE_INTERVAL_S,
+            )
             if config.quality_metrics
             else None
         )
@@ -77,7 +53,7 @@ class TritonPythonModel:
         # Every image row of every request is decoded in one parallel pass.
         rows, spans = [], []
         for request in requests:
-            images = pb_utils.get_input_tensor_by_name(request, "IMAGE").as_numpy()
+            images = pb_utils.get_input_tensor_by_name(request, IMAGE).as_numpy()
             images = images.reshape(len(images), -1) if images.ndim != 2 else images
             spans.append((len(rows), len(images)))
             rows.extend(images)
@@ -102,9 +78,9 @@ class TritonPythonModel:
                 pixels = batch.pixels(start, count)
                 # A GPU pipeline's pixels stay on the GPU (DLPack) on their way to TensorRT.
                 tensor = (
-                    pb_utils.Tensor("PIXELS", pixels)
+                    pb_utils.Tensor(PIXELS, pixels)
                     if batch.on_host
-                    else pb_utils.Tensor.from_dlpack("PIXELS", pixels)
+                    else pb_utils.Tensor.from_dlpack(PIXELS, pixels)
                 )
                 responses.append(pb_utils.InferenceResponse(output_tensors=[tensor]))
         return responses

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import multiprocessing
 
-from densenet_cpu.busy import SHM_PREFIX_VARIABLE, BusyCounter, busy_path
+from densenet_contract.names import SHM_PREFIX_VARIABLE
+from densenet_cpu.busy import BusyCounter, busy_path
 
 
 def _hammer(path: str, rounds: int, seen: multiprocessing.Queue) -> None:
@@ -48,9 +49,6 @@ def test_changes_from_many_processes_are_atomic(tmp_path):
 
 def test_the_count_file_carries_the_launchers_prefix(monkeypatch):
     """The launcher removes what starts with its server's prefix: the count file goes with it."""
-    from densenet_serve.server import SHM_PREFIX_VARIABLE as LAUNCHERS
-
-    assert SHM_PREFIX_VARIABLE == LAUNCHERS  # two packages that may not import each other agree
     monkeypatch.setenv(SHM_PREFIX_VARIABLE, "densenet-serve-abc123-")
     assert busy_path().name.startswith("densenet-serve-abc123-")
     monkeypatch.delenv(SHM_PREFIX_VARIABLE)

@@ -6,10 +6,9 @@ import pytest
 
 from densenet_build.repository.pbtxt import parse_model_config
 from densenet_cpu import placement
+from densenet_cpu.config import CpuConfig
 from densenet_cpu.placement import (
     Placement,
-    available_cpus,
-    cpu_quota,
     instance_index,
     ort_session_options,
     pin_process,
@@ -17,22 +16,6 @@ from densenet_cpu.placement import (
 )
 
 CPU_CONFIG = Path(__file__).resolve().parents[3] / "model_repository/densenet/configs/cpu.pbtxt"
-
-
-@pytest.mark.parametrize(
-    ("line", "expected"),
-    [("max 100000", None), ("200000 100000", 2), ("150000 100000", 2), ("50000 100000", 1), ("max", None)],
-)
-def test_cpu_quota_rounds_up_to_whole_cpus(line, expected):
-    assert cpu_quota(line + "\n") == expected
-
-
-def test_available_cpus_is_capped_by_the_quota_not_the_affinity():
-    assert available_cpus(range(64), "400000 100000") == (tuple(range(64)), 4)
-    assert available_cpus([3, 1], "max 100000") == ((1, 3), 2)
-    cpus, usable = available_cpus()
-    assert set(cpus) == os.sched_getaffinity(0)
-    assert 1 <= usable <= len(cpus)
 
 
 def test_one_single_threaded_instance_per_core():
@@ -95,9 +78,9 @@ def test_instance_index_without_group_names():
 
 def test_the_cpu_config_on_two_cores_gives_each_instance_one_thread_and_both_when_alone():
     config = parse_model_config(CPU_CONFIG.read_text())
-    parameters = {k: v.string_value for k, v in config.parameters.items()}
+    cpu = CpuConfig.from_parameters({k: v.string_value for k, v in config.parameters.items()})
     instances = sum(group.count for group in config.instance_group)
-    placements = placement.cpu_instance_placements(parameters, instances, available=((0, 1), 2))
+    placements = placement.cpu_instance_placements(cpu, instances, available=((0, 1), 2))
     assert placements == [Placement(1, None, 2), Placement(1, None, 2)]
     # Single-threaded sessions gain nothing from batching: one request per run, behind a bounded queue.
     assert list(config.dynamic_batching.preferred_batch_size) == [1]
@@ -105,7 +88,8 @@ def test_the_cpu_config_on_two_cores_gives_each_instance_one_thread_and_both_whe
 
 
 def test_session_options_follow_the_parameters():
-    options = ort_session_options({"inter_op_num_threads": "1", "allow_spinning": "false"}, 3)
+    config = CpuConfig.from_parameters({"inter_op_num_threads": "1", "allow_spinning": "false"})
+    options = ort_session_options(config, 3)
     assert (options.intra_op_num_threads, options.inter_op_num_threads) == (3, 1)
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
@@ -180,18 +164,25 @@ def test_pin_process_while_many_short_lived_threads_come_and_go():
 
 
 def test_adaptive_threads_give_a_lone_request_every_cpu_and_pin_nothing():
-    parameters = {"intra_op_num_threads": "0", "pin_instances": "true", "adaptive_threads": "true"}
-    placements = placement.cpu_instance_placements(parameters, 2, available=((0, 1), 2))
+    config = CpuConfig.from_parameters(
+        {"intra_op_num_threads": "0", "pin_instances": "true", "adaptive_threads": "true"}
+    )
+    placements = placement.cpu_instance_placements(config, 2, available=((0, 1), 2))
     assert [(p.threads, p.cpus, p.solo_threads) for p in placements] == [(1, None, 2), (1, None, 2)]
 
 
 def test_adaptive_threads_with_one_cpu_have_nothing_to_adapt():
-    parameters = {"adaptive_threads": "true"}
-    placements = placement.cpu_instance_placements(parameters, 2, available=((0,), 1))
+    config = CpuConfig.from_parameters({"adaptive_threads": "true"})
+    placements = placement.cpu_instance_placements(config, 2, available=((0,), 1))
     assert [(p.threads, p.solo_threads) for p in placements] == [(1, None), (1, None)]
 
 
 def test_without_adaptive_threads_the_share_is_fixed():
-    parameters = {"pin_instances": "true"}
-    placements = placement.cpu_instance_placements(parameters, 2, available=((0, 1), 2))
+    config = CpuConfig.from_parameters({"pin_instances": "true"})
+    placements = placement.cpu_instance_placements(config, 2, available=((0, 1), 2))
     assert [(p.threads, p.cpus, p.solo_threads) for p in placements] == [(1, (0,), None), (1, (1,), None)]
+
+
+def test_booleans_read_like_the_other_models():
+    assert CpuConfig.from_parameters({"pin_instances": " True ", "adaptive_threads": "off"}).pin_instances
+    assert not CpuConfig.from_parameters({"adaptive_threads": "off"}).adaptive_threads

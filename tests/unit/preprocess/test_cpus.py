@@ -34,9 +34,3 @@ def test_without_a_cgroup_file_the_affinity_decides(cpu_max):
 def test_explicit_decode_threads_are_kept(cpu_max):
     cpu_max.write_text("100000 100000\n")
     assert PreprocessConfig(decode_threads=3).threads == 3
-
-
-def test_placement_uses_the_same_rule():
-    from densenet_cpu import placement
-
-    assert placement.available_cpus is cpus.available_cpus

@@ -20,7 +20,7 @@ def test_the_class_index_is_ilsvrc2012_in_standard_order():
 def test_the_class_index_matches_the_served_labels():
     from pathlib import Path
 
-    labels = (Path(__file__).resolve().parents[4] / "model_repository/postprocess/labels.txt").read_text()
+    labels = (Path(__file__).resolve().parents[4] / "model_repository/densenet/labels.txt").read_text()
     assert list(ilsvrc2012().names) == labels.splitlines()
 
 

@@ -2,8 +2,9 @@ import math
 import threading
 
 import pytest
+from support.metric_family import FakeFamily
 
-from preprocess.metrics import BackgroundWriter, BucketCounters, Metrics, cumulative_counts, le_label
+from densenet_contract.metrics import BackgroundWriter, BucketCounters, Metrics, cumulative_counts, le_label
 
 
 def test_items_are_written_in_order_and_close_flushes():
@@ -75,27 +76,6 @@ def test_le_labels():
 def test_cumulative_counts_are_prometheus_buckets():
     assert cumulative_counts([0.05, 0.1, 0.15, 0.5, 2.0], (0.1, 0.5, 1.0)) == [2, 4, 4, 5]
     assert cumulative_counts([], (0.1,)) == [0, 0]
-
-
-class FakeMetric:
-    def __init__(self):
-        self.value, self.calls = 0.0, 0
-
-    def increment(self, value):
-        self.value += value
-        self.calls += 1
-
-    def set(self, value):
-        self.value = value
-        self.calls += 1
-
-
-class FakeFamily:
-    def __init__(self, name, description, kind):
-        self.name, self.description, self.kind, self.metrics = name, description, kind, {}
-
-    def Metric(self, labels):
-        return self.metrics.setdefault(tuple(sorted(labels.items())), FakeMetric())
 
 
 def test_metrics_make_one_family_per_name_and_keep_it():
