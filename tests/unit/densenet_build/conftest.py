@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,6 +14,9 @@ from onnx import TensorProto, helper, numpy_helper
 from densenet_build.acquire.download import sha256_of
 from densenet_build.engine.sidecar import PlanInfo, sidecar_path, write_sidecar
 from densenet_build.images.samples import write_samples
+from densenet_build.repository.pbtxt import parse_model_config
+
+REPOSITORY = Path(__file__).resolve().parents[3] / "model_repository"
 
 
 def tiny_classifier(
@@ -132,6 +136,21 @@ def placeholder_plan(folder: Path, name: str = "model_fp16.plan", **changes) -> 
     info = placeholder_plan_info(plan_file=name, plan_sha256=sha256_of(plan), **changes)
     write_sidecar(info, sidecar_path(plan))
     return plan
+
+
+@pytest.fixture
+def model_dir(tmp_path) -> Path:
+    """A densenet model folder with the repository's config.pbtxt and an empty version folder."""
+    target = tmp_path / "densenet"
+    (target / "1").mkdir(parents=True)
+    shutil.copy(REPOSITORY / "densenet" / "config.pbtxt", target / "config.pbtxt")
+    return target
+
+
+@pytest.fixture
+def cc_filenames(model_dir):
+    """``cc_filenames()``: the ``cc_model_filenames`` that ``model_dir``'s config lists now."""
+    return lambda: dict(parse_model_config((model_dir / "config.pbtxt").read_text()).cc_model_filenames)
 
 
 @pytest.fixture

@@ -1,91 +1,21 @@
-"""Install (plan naming, sidecars, cc_model_filenames) and check (will Triton load it?), without a GPU.
+"""Check: will Triton load these plans, on this TensorRT and GPU? Answered without a GPU.
 
-The plan files here are placeholders: install and check only move, hash and describe them.
+The plan files here are placeholders: check only hashes and describes them.
 """
 
-import json
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-
 from densenet_build.engine.check import check_gpu, check_plan, check_repository, check_tensorrt, has_errors
 from densenet_build.engine.gpu import GpuInfo
-from densenet_build.engine.sidecar import read_sidecar, sidecar_path, write_sidecar
-from densenet_build.errors import PlanMismatchError
 from densenet_build.repository.configs import load_interface
-from densenet_build.repository.install import install_plan, plan_filename, plans_present, sync_config
-from densenet_build.repository.pbtxt import parse_model_config
+from densenet_build.repository.install import install_plan
 
 REPO = Path(__file__).resolve().parents[4] / "model_repository"
 
 A10 = GpuInfo("NVIDIA A10", "8.6")
 T4 = GpuInfo("Tesla T4", "7.5")
 H100 = GpuInfo("NVIDIA H100 80GB HBM3", "9.0")
-
-
-@pytest.fixture
-def model_dir(tmp_path) -> Path:
-    target = tmp_path / "densenet"
-    target.mkdir()
-    shutil.copy(REPO / "densenet" / "config.pbtxt", target / "config.pbtxt")
-    (target / "1").mkdir()
-    return target
-
-
-def cc_filenames(model_dir: Path) -> dict[str, str]:
-    return dict(parse_model_config((model_dir / "config.pbtxt").read_text()).cc_model_filenames)
-
-
-def test_sidecar_round_trip_and_clear_errors(make_plan_info, tmp_path):
-    info = make_plan_info()
-    path = write_sidecar(info, tmp_path / "p.json")
-    assert read_sidecar(path) == info
-    with pytest.raises(PlanMismatchError, match="missing: the plan was not built by `densenet-build engine`"):
-        read_sidecar(tmp_path / "none.json")
-    data = json.loads(path.read_text())
-    del data["tensorrt_version"]
-    path.write_text(json.dumps(data))
-    with pytest.raises(PlanMismatchError, match=r"lacks \['tensorrt_version'\]"):
-        read_sidecar(path)
-
-
-def test_install_names_the_plan_by_compute_capability_and_lists_it(make_plan, tmp_path, model_dir):
-    comments = [
-        line for line in (model_dir / "config.pbtxt").read_text().splitlines() if line.startswith("#")
-    ]
-    installed = install_plan(make_plan(tmp_path / "build"), model_dir)
-    assert installed == model_dir / "1" / "model_sm86.plan"
-    assert read_sidecar(sidecar_path(installed)).plan_file == "model_sm86.plan"
-    assert cc_filenames(model_dir) == {"8.6": "model_sm86.plan"}
-    text = (model_dir / "config.pbtxt").read_text()
-    assert [line for line in text.splitlines() if line.startswith("#")] == comments
-
-    install_plan(make_plan(tmp_path / "build-t4", compute_capability="7.5", gpu_name=T4.name), model_dir)
-    assert cc_filenames(model_dir) == {"7.5": "model_sm75.plan", "8.6": "model_sm86.plan"}
-    assert plan_filename("10.0") == "model_sm100.plan"
-
-
-def test_sync_drops_plans_that_are_gone(make_plan, tmp_path, model_dir):
-    install_plan(make_plan(tmp_path / "a"), model_dir)
-    install_plan(make_plan(tmp_path / "b", compute_capability="9.0", gpu_name=H100.name), model_dir)
-    (model_dir / "1" / "model_sm86.plan").unlink()
-    assert sync_config(model_dir / "config.pbtxt", model_dir / "1") == {"9.0": "model_sm90.plan"}
-    assert cc_filenames(model_dir) == {"9.0": "model_sm90.plan"}
-
-
-def test_plans_without_sidecar_are_named_by_file(model_dir):
-    (model_dir / "1" / "model_sm75.plan").write_bytes(b"x")
-    (model_dir / "1" / "model_smXY.plan").write_bytes(b"x")
-    assert plans_present(model_dir / "1") == {"7.5": "model_sm75.plan"}
-
-
-def test_a_plan_that_is_not_the_one_described_is_not_installed(make_plan, tmp_path, model_dir):
-    plan = make_plan(tmp_path / "build")
-    plan.write_bytes(b"something else")
-    with pytest.raises(PlanMismatchError, match="not the file its sidecar describes"):
-        install_plan(plan, model_dir)
 
 
 def test_tensorrt_version_rules(make_plan_info):
@@ -149,10 +79,10 @@ def test_a_good_plan_passes_and_a_tampered_one_does_not(make_plan, tmp_path):
     assert "is missing" in check_plan(tmp_path / "nothing.plan", interface, None, None)[0].message
 
 
-def test_repository_check_finds_the_plan_for_each_gpu(make_plan, tmp_path, model_dir):
+def test_repository_check_finds_the_plan_for_each_gpu(make_plan, tmp_path, model_dir, cc_filenames):
     interface = load_interface(model_dir / "config.pbtxt")
     install_plan(make_plan(tmp_path / "a"), model_dir)
-    names = cc_filenames(model_dir)
+    names = cc_filenames()
     assert not has_errors(check_repository(model_dir, interface, names, "10.13.3.9", [A10]))
     findings = check_repository(model_dir, interface, names, "10.13.3.9", [T4])
     assert any("no plan for this GPU (Tesla T4, compute 7.5; plans for: 8.6)" in f.message for f in findings)
