@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from densenet_contract.files import replacing
+from densenet_contract.names import RECORDED_KEYS
 
 from ..errors import ChecksumError, DownloadError
 from ..testmodels.seeded import SEEDED_WEIGHTS, write_seeded_densenet
@@ -27,6 +28,10 @@ class AcquiredModel:
     weights: str  # human-readable description, stamped into the prepared model's metadata
     sha256: str
     preprocessing: str = DENSENET7_PREPROCESSING  # the preprocess preset the weights were trained with
+
+    def record(self) -> dict[str, str]:
+        """What the configs record beside the file: weights, sha256, preprocessing (RECORDED_KEYS)."""
+        return dict(zip(RECORDED_KEYS, (self.weights, self.sha256, self.preprocessing), strict=True))
 
 
 SOURCES = ("auto", "zoo", "seeded", "efficientnet-lite0")

@@ -189,6 +189,29 @@ def check_plan(
     return findings
 
 
+def check_plan_list(model_dir: str | Path, cc_model_filenames: dict[str, str]) -> list[Finding]:
+    """Whether the config's ``cc_model_filenames`` and the plans in ``model_dir/1`` name the same files."""
+    version_dir = Path(model_dir) / "1"
+    present = plans_present(version_dir)
+    errors = [
+        f"cc_model_filenames names {name} for compute {capability}, which is missing"
+        for capability, name in sorted(cc_model_filenames.items())
+        if not (version_dir / name).exists()
+    ]
+    errors += [
+        f"{name} (compute {capability}) is not in cc_model_filenames: run `densenet-build install` again"
+        for capability, name in sorted(present.items())
+        if cc_model_filenames.get(capability) != name
+    ]
+    if not present:
+        errors.append(f"no TensorRT plan in {version_dir}: build one with make engine")
+    return [Finding("error", _config_name(model_dir), error) for error in errors]
+
+
+def _config_name(model_dir: str | Path) -> str:
+    return f"{Path(model_dir).name}/config.pbtxt"
+
+
 def check_repository(
     model_dir: str | Path,
     interface: ModelInterface,
@@ -198,32 +221,8 @@ def check_repository(
 ) -> list[Finding]:
     """The plans Triton would load from ``model_dir`` on each of ``gpus``, and the config's plan list."""
     version_dir = Path(model_dir) / "1"
-    config = f"{Path(model_dir).name}/config.pbtxt"
-    present = plans_present(version_dir)
-    findings = []
-    for capability, name in sorted(cc_model_filenames.items()):
-        if not (version_dir / name).exists():
-            findings.append(
-                Finding(
-                    "error",
-                    config,
-                    f"cc_model_filenames names {name} for compute {capability}, which is missing",
-                )
-            )
-    for capability, name in sorted(present.items()):
-        if cc_model_filenames.get(capability) != name:
-            findings.append(
-                Finding(
-                    "error",
-                    config,
-                    f"{name} (compute {capability}) is not in cc_model_filenames: "
-                    "run `densenet-build install` again",
-                )
-            )
-    if not present:
-        findings.append(
-            Finding("error", config, f"no TensorRT plan in {version_dir}: build one with make engine")
-        )
+    config = _config_name(model_dir)
+    findings = check_plan_list(model_dir, cc_model_filenames)
     if not gpus:
         findings.append(
             Finding("warning", config, "no GPU known here: pass --compute-capability to check a target GPU")
@@ -233,18 +232,15 @@ def check_repository(
         name = cc_model_filenames.get(gpu.compute_capability)
         if name is None:
             have = ", ".join(sorted(cc_model_filenames)) or "none"
-            findings.append(
-                Finding(
-                    "error",
-                    config,
-                    f"no plan for this GPU ({gpu.name}, compute {gpu.compute_capability}; "
-                    f"plans for: {have}): build one on it with make engine",
-                )
+            message = (
+                f"no plan for this GPU ({gpu.name}, compute {gpu.compute_capability}; "
+                f"plans for: {have}): build one on it with make engine"
             )
+            findings.append(Finding("error", config, message))
             continue
         findings += check_plan(version_dir / name, interface, tensorrt_version, gpu)
         checked.add(name)
-    for name in sorted(set(present.values()) - checked):
+    for name in sorted(set(plans_present(version_dir).values()) - checked):
         findings += check_plan(version_dir / name, interface, tensorrt_version, None)
     return findings
 

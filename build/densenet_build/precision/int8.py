@@ -181,6 +181,43 @@ def _split(tensors: np.ndarray, held_out: float) -> tuple[np.ndarray, np.ndarray
     return tensors[np.sort(order[held:])], tensors[np.sort(order[:held])], []
 
 
+class _Trials:
+    """The files a sensitivity search quantizes again and again, and the agreement of each trial."""
+
+    def __init__(
+        self, tmp: Path, pre: Path, ranges: Path, held_out: np.ndarray, interface: ModelInterface, method: str
+    ) -> None:
+        self.tmp, self.pre, self.ranges, self.held_out, self.method = tmp, pre, ranges, held_out, method
+        self.input_name = interface.input.name
+        half = to_fp16(onnx.load(str(pre)), interface)
+        self.half = tmp / "fp16.onnx"
+        onnx.save(half, str(self.half))
+        self.half_ranges = retype_ranges(ranges, half, tmp / "ranges-fp16.json")
+        self._reference: np.ndarray | None = None  # fp32 logits, only if the search is not cached
+
+    def quantize(self, exclude: Sequence[str], fp16: bool = True, only: Sequence[str] | None = None) -> Path:
+        model, ranges = (self.half, self.half_ranges) if fp16 else (self.pre, self.ranges)
+        return quantize(model, ranges, self.tmp / "trial.onnx", self.method, exclude, only)
+
+    def agreement(self, exclude: Sequence[str], fp16: bool = True, only: Sequence[str] | None = None):
+        if self._reference is None:
+            self._reference = run_onnx(self.pre, self.held_out, self.input_name)
+        logits = run_onnx(self.quantize(exclude, fp16, only), self.held_out, self.input_name)
+        return compare("trial", self._reference, logits)
+
+    def search(self, options: Int8Options) -> SearchResult:
+        model = onnx.load(str(self.pre), load_external_data=False)
+        return search(
+            weighted_layers(model),
+            layer_macs(model),
+            options.target_agreement,
+            partial=lambda kept: self.agreement(kept),
+            alone=lambda layer: self.agreement((), fp16=False, only=[layer]),
+            cache_key=(self.pre.read_bytes(), self.ranges.read_bytes(), self.held_out.tobytes(), self.method),
+            cache_dir=options.cache_dir,
+        )
+
+
 def build_int8(
     fp32_path: str | Path,
     destination: str | Path,
@@ -199,36 +236,15 @@ def build_int8(
         LOGGER.warning("%s", note)
     with tempfile.TemporaryDirectory(prefix="int8.") as tmp_dir:
         tmp = Path(tmp_dir)
-        cache_dir = Path(options.cache_dir) if options.cache_dir is not None else tmp
         pre = prepare_for_quantization(fp32_path, tmp / "pre.onnx")
         show(
             f"int8: calibrating on {len(calibration)} images ({options.method}), "
             f"measuring agreement on {len(held_out)} held-out images"
         )
+        cache_dir = Path(options.cache_dir) if options.cache_dir is not None else tmp
         ranges = cached_ranges(pre, calibration, interface.input.name, options.method, cache_dir)
-        half = to_fp16(onnx.load(str(pre)), interface)
-        half_path = tmp / "fp16.onnx"
-        onnx.save(half, str(half_path))
-        half_ranges = retype_ranges(ranges, half, tmp / "ranges-fp16.json")
-        reference: list[np.ndarray] = []  # fp32 logits, computed once, only if the search is not cached
-
-        def agreement_with(exclude: Sequence[str], fp16: bool = True, only: Sequence[str] | None = None):
-            if not reference:
-                reference.append(run_onnx(pre, held_out, interface.input.name))
-            model, model_ranges = (half_path, half_ranges) if fp16 else (pre, ranges)
-            candidate = quantize(model, model_ranges, tmp / "trial.onnx", options.method, exclude, only)
-            return compare("trial", reference[0], run_onnx(candidate, held_out, interface.input.name))
-
-        model = onnx.load(str(pre), load_external_data=False)
-        result = search(
-            weighted_layers(model),
-            layer_macs(model),
-            options.target_agreement,
-            partial=lambda kept: agreement_with(kept),
-            alone=lambda layer: agreement_with((), fp16=False, only=[layer]),
-            cache_key=(pre.read_bytes(), ranges.read_bytes(), held_out.tobytes(), options.method),
-            cache_dir=options.cache_dir,
-        )
+        trials = _Trials(tmp, pre, ranges, held_out, interface, options.method)
+        result = trials.search(options)
         details = search_report_path(destination)
         details.parent.mkdir(parents=True, exist_ok=True)
         details.write_text(json.dumps(result.to_json(), indent=1) + "\n", encoding="utf-8")
@@ -236,9 +252,7 @@ def build_int8(
         if result.kept is None:
             destination.unlink(missing_ok=True)  # a stale int8 file must not reach the engine step
             raise_no_split(result)
-        final = onnx.load(
-            str(quantize(half_path, half_ranges, tmp / "int8.onnx", options.method, result.kept))
-        )
+        final = onnx.load(str(trials.quantize(result.kept)))
     source = onnx.load(str(fp32_path), load_external_data=False)
     # No newer IR than the source (what this onnxruntime reads), but what opset 19 needs.
     final.ir_version = max(min(final.ir_version, source.ir_version), _min_ir_version(final))

@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from densenet_contract.files import replacing
-from densenet_contract.names import PREPROCESSING_KEY, SOURCE_SHA256_KEY, WEIGHTS_KEY
+from densenet_contract.names import PREPROCESSING_KEY
 
 from ..acquire.download import sha256_of
 from ..acquire.prepare import prepare
@@ -60,24 +60,10 @@ def install_onnx(
         interface=interface,
         preprocessing=acquired.preprocessing,
     )
-    update_parameters(
-        densenet / "configs" / "cpu.pbtxt",
-        {
-            WEIGHTS_KEY: acquired.weights,
-            SOURCE_SHA256_KEY: acquired.sha256,
-            PREPROCESSING_KEY: acquired.preprocessing,
-        },
-    )
+    update_parameters(densenet / "configs" / "cpu.pbtxt", acquired.record())
     update_parameters(densenet / "config.pbtxt", {PREPROCESSING_KEY: acquired.preprocessing})
     # postprocess exports the same record as densenet_served_weights_info (docs/quality.md).
-    update_parameters(
-        repository / "postprocess" / "config.pbtxt",
-        {
-            WEIGHTS_KEY: acquired.weights,
-            SOURCE_SHA256_KEY: acquired.sha256,
-            PREPROCESSING_KEY: acquired.preprocessing,
-        },
-    )
+    update_parameters(repository / "postprocess" / "config.pbtxt", acquired.record())
     if set_preprocess:  # every config of the preprocess model: the Python and the DALI engine alike
         preprocess = repository / "preprocess"
         for config in [preprocess / "config.pbtxt", *sorted(preprocess.glob("configs/*.pbtxt"))]:
