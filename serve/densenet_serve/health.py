@@ -22,7 +22,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
-ENSEMBLE = "densenet_ensemble"
+from densenet_contract.names import ENSEMBLE
 
 
 @functools.lru_cache(maxsize=1)
