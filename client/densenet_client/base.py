@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import numbers
 import os
 from typing import Any
 
 import numpy as np
+
+from densenet_contract.errors import InvalidTopK
+from densenet_contract.names import ENSEMBLE
+from densenet_contract.topk import parse_top_k
 
 from .endpoint import Endpoint, parse_endpoint
 from .errors import (
@@ -20,8 +23,6 @@ from .errors import (
 from .retry import RetryPolicy
 from .transport import Timeouts, Transport, transport
 
-MODEL = "densenet_ensemble"
-MAX_TOP_K = 1000  # ILSVRC-2012 has 1000 classes (docs/design.md)
 API_KEY_VARIABLE = "DENSENET_API_KEY"  # the key when none is passed (servers started with --api-key-file)
 
 # After these the connection is dropped: it may be stale (a late answer) or in gRPC's reconnect backoff.
@@ -29,12 +30,19 @@ RECONNECT_AFTER = (ServerUnavailable, Timeout)
 
 
 def check_top_k(top_k: int | None) -> int | None:
-    """``top_k`` if it is a whole number from 1 to 1000 (None: the server's default, 5)."""
+    """``top_k`` if it is a whole number from 1 to ``MAX_TOP_K`` (None: the server's default, 5).
+
+    Raises
+    ------
+    InvalidRequest
+        For anything else (a string too: Python callers pass numbers), with the contract's message.
+    """
     if top_k is None:
         return None
-    if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or not 1 <= top_k <= MAX_TOP_K:
-        raise InvalidRequest(f"top_k must be a whole number from 1 to {MAX_TOP_K}, not {top_k!r}")
-    return int(top_k)
+    try:
+        return parse_top_k(top_k, text=False)
+    except InvalidTopK as error:
+        raise InvalidRequest(str(error)) from None
 
 
 class ClientBase:
@@ -45,7 +53,7 @@ class ClientBase:
         url: str | None = None,
         *,
         protocol: str | None = None,
-        model: str = MODEL,
+        model: str = ENSEMBLE,
         connect_timeout_s: float = 5.0,
         request_timeout_s: float = 30.0,
         retry: RetryPolicy | None = None,

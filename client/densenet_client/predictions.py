@@ -7,9 +7,11 @@ from typing import Any
 
 import numpy as np
 
+from densenet_contract.names import CLASS_IDS, LABELS, SCORES
+
 from .errors import ServerError
 
-OUTPUTS = ("LABELS", "SCORES", "CLASS_IDS")
+OUTPUTS = (LABELS, SCORES, CLASS_IDS)
 
 
 @dataclass(frozen=True)
