@@ -81,11 +81,13 @@ class RetryPolicy:
         attempt: Callable[[], Awaitable[T]],
         *,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        rand: Callable[[], float] = random.random,
+        **timing: Callable[[], float],
     ) -> T:
-        """The asyncio form of ``call``."""
-        backoff = self.start(clock, rand)
+        """The asyncio form of ``call``: ``await attempt()``, retried after ``ServerUnavailable``.
+
+        ``timing`` (``clock``, ``rand``) is as for :meth:`start`; ``sleep`` is awaited.
+        """
+        backoff = self.start(**timing)
         while True:
             try:
                 return await attempt()

@@ -130,14 +130,14 @@ def _proxy_config(options: Options, server: ServerOptions, prefix: Path) -> Prox
 
     certificate, key = _certificate(options)
     return ProxyConfig(
-        host=options.host,
+        host=options.host,  # where nginx listens, with what certificate
         https_port=options.http_port,
         grpc_port=options.grpc_port,
-        triton_http_port=server.http_port,
-        triton_grpc_port=server.grpc_port,
         certificate=certificate,
         private_key=key,
-        prefix=prefix,
+        triton_http_port=server.http_port,  # where it forwards
+        triton_grpc_port=server.grpc_port,
+        prefix=prefix,  # its files and workers
         access_log=options.network.access_log,
         workers=min(usable_cpus(), 4),
         worker_user=unprivileged_workers(),

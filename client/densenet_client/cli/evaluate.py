@@ -13,15 +13,14 @@ import sys
 import time
 from typing import Any
 
-from densenet_contract.cli import EXIT_FAILED, EXIT_OK, fraction, non_negative_int
-from densenet_contract.topk import DEFAULT_TOP_K
+from densenet_contract.cli import EXIT_FAILED, EXIT_OK, fraction
 
 from ..errors import DenseNetClientError
 from .accuracy import Accuracy, Rate
 from .datasets import ClassIndex, DatasetError, LabelledSet, find_labelled, ilsvrc2012
-from .options import BatchOptions, ConnectionOptions, Unusable
+from .options import BatchOptions, ConnectionOptions, Unusable, add_classes_listed
 
-TOP_K = DEFAULT_TOP_K  # top-1 and top-5, the figures ImageNet results are quoted in
+TOP_K = 5  # top-1 and top-5: the figures ImageNet results are quoted in
 
 NAME = "evaluate"
 HELP = "accuracy of the served pipeline on labelled images (top-1/top-5, 95%% intervals)"
@@ -35,9 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="<wnid>/ sub-folders, <wnid>_*.JPEG files, or a CSV of file,label (id, wnid or class name)",
     )
     parser.add_argument("--json", action="store_true", help="one JSON document with every figure")
-    parser.add_argument(
-        "--misses", type=non_negative_int, default=10, metavar="N", help="classes listed (default 10)"
-    )
+    add_classes_listed(parser, "--misses")
     parser.add_argument(
         "--min-top1", type=fraction, metavar="FRACTION", help="exit 1 when top-1 is below this (e.g. 0.70)"
     )

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from densenet_contract.cli import positive_float, positive_int
+from densenet_contract.cli import non_negative_int, positive_float, positive_int
 from densenet_contract.names import ENSEMBLE
 
 from ..client import DenseNetClient
@@ -149,6 +149,13 @@ class BatchOptions:
             if isinstance(outcome, (ServerUnavailable, ModelNotReady)):
                 raise outcome
             yield image, outcome
+
+
+def add_classes_listed(parser: argparse.ArgumentParser, flag: str) -> None:
+    """``flag`` (``--misses``, ``--top``): how many classes a report lists, 10 unless told."""
+    parser.add_argument(
+        flag, type=non_negative_int, default=10, metavar="N", help="classes listed (default 10)"
+    )
 
 
 def api_key(path: Path | None) -> str | None:

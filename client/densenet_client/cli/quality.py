@@ -17,10 +17,10 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from densenet_contract.cli import EXIT_OK, non_negative_int, positive_float
+from densenet_contract.cli import EXIT_OK, positive_float
 
 from ..quality import MetricsFormatError, QualitySummary, parse_metrics, render, summarize
-from .options import Unusable
+from .options import Unusable, add_classes_listed
 
 DEFAULT_METRICS_URL = "http://localhost:8002/metrics"
 METRICS_URL_VARIABLE = "DENSENET_METRICS_URL"
@@ -31,15 +31,14 @@ DESCRIPTION = __doc__
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+    add_classes_listed(parser, "--top")
+    parser.add_argument("--json", action="store_true", help="the summary as one JSON object")
+    server = parser.add_argument_group("server")
+    server.add_argument(
         "--metrics-url",
         help=f"Triton's Prometheus endpoint (default ${METRICS_URL_VARIABLE}, else {DEFAULT_METRICS_URL})",
     )
-    parser.add_argument(
-        "--top", type=non_negative_int, default=10, metavar="N", help="classes listed (default 10)"
-    )
-    parser.add_argument("--json", action="store_true", help="the summary as one JSON object")
-    parser.add_argument("--connect-timeout", type=positive_float, default=5.0, metavar="SECONDS")
+    server.add_argument("--connect-timeout", type=positive_float, default=5.0, metavar="SECONDS")
 
 
 def run(args: argparse.Namespace) -> int:
