@@ -6,21 +6,33 @@ import asyncio
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from types import TracebackType
-from typing import Any, Literal, overload
+from typing import Any
 
-from .base import RECONNECT_AFTER, ClientBase
-from .errors import DenseNetClientError, ModelNotReady, ServerUnavailable, Timeout
+from .base import RECONNECT_AFTER, ClientBase, Outcome
+from .errors import ModelNotReady, ServerUnavailable, Timeout
 from .images import ImageSource, image_rows, load_image
 from .predictions import ModelMetadata, Prediction, predictions_from
-from .streaming import check_concurrency, ordered_map_async
+from .streaming import ordered_map_async
+
+Images = Iterable[ImageSource] | AsyncIterable[ImageSource]  # what classify_many reads
 
 
-class AsyncDenseNetClient(ClientBase):
+class AsyncDenseNetClient(ClientBase[Images, AsyncIterator[Outcome]]):
     """``DenseNetClient`` for asyncio: the same arguments, methods and errors, awaited.
 
     Use ``async with AsyncDenseNetClient(url) as client:``. One instance serves any number of
     concurrent coroutines of one event loop over a single tritonclient aio client; the HTTP form
     has one total timeout per call (``request_timeout_s``, connecting included).
+
+    Parameters
+    ----------
+    url, protocol, model, connect_timeout_s, request_timeout_s, retry, top_k, api_key
+        As for ``DenseNetClient``.
+
+    Raises
+    ------
+    ConfigurationError, InvalidRequest
+        As for ``DenseNetClient``: a bad URL, protocol, timeout or API key; a bad ``top_k``.
     """
 
     _asynchronous = True
@@ -38,52 +50,39 @@ class AsyncDenseNetClient(ClientBase):
         await self.close()
 
     async def close(self) -> None:
+        """Close the connections this client opened (a later call opens a new one)."""
         clients = [*self._retired, *([self._client] if self._client is not None else [])]
         self._client, self._retired = None, []
         for client in clients:
             await client.close()
 
     async def classify(self, image: ImageSource, *, top_k: int | None = None) -> list[Prediction]:
-        """The top-k predictions for one image, best first (see ``DenseNetClient.classify``)."""
+        """The top-k predictions for one image, best first: ``DenseNetClient.classify``, awaited.
+
+        Parameters
+        ----------
+        image, top_k
+            As for ``DenseNetClient.classify``; files and ``PIL`` images are read off the event loop.
+
+        Returns
+        -------
+        list of Prediction
+
+        Raises
+        ------
+        DenseNetClientError
+            The subclasses ``DenseNetClient.classify`` raises, for the same reasons.
+        """
         return await self._classify(image, self._parameters(top_k))
 
-    @overload
-    def classify_many(
+    def _map(
         self,
-        images: Iterable[ImageSource] | AsyncIterable[ImageSource],
-        *,
-        top_k: int | None = ...,
-        concurrency: int = ...,
-        return_exceptions: Literal[False] = ...,
-    ) -> AsyncIterator[list[Prediction]]: ...
-
-    @overload
-    def classify_many(
-        self,
-        images: Iterable[ImageSource] | AsyncIterable[ImageSource],
-        *,
-        top_k: int | None = ...,
-        concurrency: int = ...,
-        return_exceptions: Literal[True],
-    ) -> AsyncIterator[list[Prediction] | DenseNetClientError]: ...
-
-    def classify_many(
-        self,
-        images: Iterable[ImageSource] | AsyncIterable[ImageSource],
-        *,
-        top_k: int | None = None,
-        concurrency: int = 4,
-        return_exceptions: bool = False,
+        classify: Callable[[ImageSource], Awaitable[list[Prediction]]],
+        images: Images,
+        concurrency: int,
+        errors: bool,
     ) -> AsyncIterator[Any]:
-        """``async for`` over each image's predictions, in input order, ``concurrency`` requests at a time."""
-        parameters = self._parameters(top_k)
-        check_concurrency(concurrency)
-        return ordered_map_async(
-            lambda image: self._classify(image, parameters),
-            images,
-            concurrency,
-            return_exceptions=return_exceptions,
-        )
+        return ordered_map_async(classify, images, concurrency, return_exceptions=errors)
 
     async def _classify(self, image: ImageSource, parameters: dict[str, Any] | None) -> list[Prediction]:
         # Files and PIL images are read/encoded off the event loop; bytes need no work.
@@ -102,11 +101,11 @@ class AsyncDenseNetClient(ClientBase):
         return await self.retry.call_async(attempt)
 
     async def is_live(self) -> bool:
-        """Whether the server answers at all (False when it cannot be reached in time)."""
+        """``DenseNetClient.is_live``, awaited: whether the server answers at all (False when unreachable)."""
         return await self._probe(lambda client: client.is_server_live(**self._transport.control_kwargs))
 
     async def is_ready(self) -> bool:
-        """Whether the server and the model are ready for requests (False when unreachable)."""
+        """``DenseNetClient.is_ready``, awaited: whether the server and the model are ready for requests."""
         kwargs = self._transport.control_kwargs
 
         async def ready(client: Any) -> bool:
@@ -117,12 +116,18 @@ class AsyncDenseNetClient(ClientBase):
         return await self._probe(ready)
 
     async def model_metadata(self) -> ModelMetadata:
-        """The model's name, versions, platform, inputs and outputs; ``ModelNotReady`` if it is unknown."""
+        """``DenseNetClient.model_metadata``, awaited (``ModelNotReady``: the model is unknown)."""
         data = await self.retry.call_async(lambda: self._call(self._metadata, self.timeouts.connect_s))
         return ModelMetadata.from_json(data)
 
     async def wait_until_ready(self, timeout_s: float = 60.0, poll_s: float = 0.5) -> None:
-        """Wait until ``is_ready()``; after ``timeout_s`` raise ``ServerUnavailable`` or ``ModelNotReady``."""
+        """``DenseNetClient.wait_until_ready``, awaited: ``is_ready()`` every ``poll_s`` seconds.
+
+        Raises
+        ------
+        ServerUnavailable, ModelNotReady
+            After ``timeout_s``: the server does not answer; it does but the model is not ready.
+        """
         deadline = time.monotonic() + timeout_s
         while not await self.is_ready():
             if time.monotonic() >= deadline:

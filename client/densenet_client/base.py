@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import numbers
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 import numpy as np
+
+from densenet_contract.errors import InvalidTopK
+from densenet_contract.names import ENSEMBLE
+from densenet_contract.topk import parse_top_k
 
 from .endpoint import Endpoint, parse_endpoint
 from .errors import (
@@ -17,43 +21,57 @@ from .errors import (
     Timeout,
     translate,
 )
+from .images import ImageSource
+from .predictions import Prediction
 from .retry import RetryPolicy
+from .streaming import check_concurrency
 from .transport import Timeouts, Transport, transport
 
-MODEL = "densenet_ensemble"
-MAX_TOP_K = 1000  # ILSVRC-2012 has 1000 classes (docs/design.md)
 API_KEY_VARIABLE = "DENSENET_API_KEY"  # the key when none is passed (servers started with --api-key-file)
 
 # After these the connection is dropped: it may be stale (a late answer) or in gRPC's reconnect backoff.
 RECONNECT_AFTER = (ServerUnavailable, Timeout)
 
+# One image's result in ``classify_many``: its predictions or, with ``return_exceptions``, its error.
+Outcome = list[Prediction] | DenseNetClientError
+Images = TypeVar("Images")  # what a client's classify_many reads: Iterable[ImageSource] (or async)
+Results = TypeVar("Results")  # what it returns: Iterator[Outcome] or AsyncIterator[Outcome]
+
 
 def check_top_k(top_k: int | None) -> int | None:
-    """``top_k`` if it is a whole number from 1 to 1000 (None: the server's default, 5)."""
+    """``top_k`` if it is a whole number from 1 to ``MAX_TOP_K`` (None: the server's default, 5).
+
+    Raises
+    ------
+    InvalidRequest
+        For anything else (a string too: Python callers pass numbers), with the contract's message.
+    """
     if top_k is None:
         return None
-    if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or not 1 <= top_k <= MAX_TOP_K:
-        raise InvalidRequest(f"top_k must be a whole number from 1 to {MAX_TOP_K}, not {top_k!r}")
-    return int(top_k)
+    try:
+        return parse_top_k(top_k, text=False)
+    except InvalidTopK as error:
+        raise InvalidRequest(str(error)) from None
 
 
-class ClientBase:
-    """Settings common to both clients. Nothing here connects: the first call does."""
+class ClientBase(Generic[Images, Results]):
+    """Settings and calls common to both clients (their arguments: see ``DenseNetClient``).
+
+    Nothing here connects: the first call does.
+    """
 
     def __init__(
         self,
         url: str | None = None,
         *,
         protocol: str | None = None,
-        model: str = MODEL,
+        model: str = ENSEMBLE,
         connect_timeout_s: float = 5.0,
         request_timeout_s: float = 30.0,
         retry: RetryPolicy | None = None,
         top_k: int | None = None,
         api_key: str | None = None,
     ) -> None:
-        """``api_key``: for a server that requires one (default $DENSENET_API_KEY); sent as
-        ``authorization: Bearer KEY``, never logged or shown."""
         self.endpoint: Endpoint = parse_endpoint(url, protocol)
         self.model = model
         self.timeouts = Timeouts(connect_timeout_s, request_timeout_s)
@@ -66,6 +84,61 @@ class ClientBase:
             self.endpoint, self.timeouts, asynchronous=self._asynchronous, api_key=key
         )
         self._setup()
+
+    def classify_many(
+        self,
+        images: Images,
+        *,
+        top_k: int | None = None,
+        concurrency: int = 4,
+        return_exceptions: bool = False,
+    ) -> Results:
+        """Predictions for each image, in input order, at most ``concurrency`` requests at a time.
+
+        Each image travels in its own request; the server's dynamic batcher batches those in flight.
+
+        Parameters
+        ----------
+        images
+            Any of what ``classify`` takes, read lazily: an iterable (on the asyncio client also an
+            async iterable).
+        top_k
+            Predictions per image, 1 to 1000 (None: the client's ``top_k``).
+        concurrency
+            Requests in flight at a time.
+        return_exceptions
+            Yield an image's ``DenseNetClientError`` in its place and go on, instead of raising it.
+
+        Returns
+        -------
+        Iterator or AsyncIterator
+            Each image's ``list[Prediction]`` (best first), or its error with ``return_exceptions``;
+            iterate with ``for`` on ``DenseNetClient``, ``async for`` on ``AsyncDenseNetClient``.
+
+        Raises
+        ------
+        InvalidRequest
+            At once, for a bad ``top_k``.
+        ConfigurationError
+            At once, for a ``concurrency`` below 1.
+        DenseNetClientError
+            While iterating, the first image's error (unless ``return_exceptions``): see ``classify``.
+        """
+        parameters = self._parameters(top_k)
+        check_concurrency(concurrency)
+        return self._map(
+            lambda image: self._classify(image, parameters), images, concurrency, return_exceptions
+        )
+
+    def _map(
+        self, classify: Callable[[ImageSource], Any], images: Images, concurrency: int, errors: bool
+    ) -> Results:
+        """``classify`` over ``images`` in order, ``concurrency`` at a time (each client its own way)."""
+        raise NotImplementedError
+
+    def _classify(self, image: ImageSource, parameters: dict[str, Any] | None) -> Any:
+        """One image's predictions (a coroutine on the asyncio client)."""
+        raise NotImplementedError
 
     _asynchronous = False
 

@@ -6,27 +6,50 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
-from typing import Any, Literal, overload
+from typing import Any
 
-from .base import RECONNECT_AFTER, ClientBase
-from .errors import DenseNetClientError, ModelNotReady, ServerUnavailable, Timeout
+from .base import RECONNECT_AFTER, ClientBase, Outcome
+from .errors import ModelNotReady, ServerUnavailable, Timeout
 from .images import ImageSource, image_rows, load_image
 from .predictions import ModelMetadata, Prediction, predictions_from
-from .streaming import check_concurrency, ordered_map
+from .streaming import ordered_map
 
 
-class DenseNetClient(ClientBase):
+class DenseNetClient(ClientBase[Iterable[ImageSource], Iterator[Outcome]]):
     """Classify images with the DenseNet ensemble on a Triton server, over HTTP or gRPC.
-
-    ``url``: ``http://host:8000`` (default ``localhost``), ``https://``, ``grpc://host:8001`` or
-    ``grpcs://``; without a scheme ``protocol`` ("http" or "grpc") decides. ``connect_timeout_s``
-    bounds connecting and health/metadata calls, ``request_timeout_s`` one inference. ``retry``:
-    how unavailability is retried (see ``RetryPolicy``); nothing else is. ``top_k``: the default
-    number of predictions (None: the server's, 5). ``model``: default ``densenet_ensemble``.
 
     Each image travels in its own request: a bad image then fails only itself, and the server's
     dynamic batcher still batches concurrent requests (use ``classify_many``). One instance may be
-    shared between threads: each thread gets its own connection.
+    shared between threads: each thread gets its own connection. Nothing connects before the first call.
+
+    Parameters
+    ----------
+    url
+        ``http://host:8000`` (default ``localhost``), ``https://``, ``grpc://host:8001`` or ``grpcs://``;
+        without a scheme ``protocol`` decides (see :func:`parse_endpoint`).
+    protocol
+        ``"http"`` or ``"grpc"``: the protocol of a URL without a scheme (default HTTP); a URL with
+        one must agree.
+    model
+        The model called (default the ensemble, ``densenet_ensemble``).
+    connect_timeout_s
+        Seconds to connect, and for each health or metadata call (default 5).
+    request_timeout_s
+        Seconds for one inference (default 30).
+    retry
+        How unavailability is retried (default ``RetryPolicy()``); nothing else is.
+    top_k
+        The default number of predictions per image, 1 to 1000 (None: the server's, 5).
+    api_key
+        For a server that requires one (default $DENSENET_API_KEY); sent as ``authorization: Bearer
+        KEY``, never logged or shown.
+
+    Raises
+    ------
+    ConfigurationError
+        For a bad URL, protocol or timeout, or an API key with spaces or unprintable characters.
+    InvalidRequest
+        For a ``top_k`` that is not a whole number from 1 to 1000.
     """
 
     def _setup(self) -> None:
@@ -41,7 +64,7 @@ class DenseNetClient(ClientBase):
         self.close()
 
     def close(self) -> None:
-        """Close every connection this client opened."""
+        """Close every connection this client opened (a later call opens a new one)."""
         self._clients.close_all()
 
     # --- classification -------------------------------------------------------------------------
@@ -49,58 +72,41 @@ class DenseNetClient(ClientBase):
     def classify(self, image: ImageSource, *, top_k: int | None = None) -> list[Prediction]:
         """The top-k predictions for one image, best first.
 
-        ``image``: encoded bytes, a path, a binary file object or a ``PIL.Image`` (sent as PNG).
-        Raises ``InvalidImage`` with the server's reason when the image is refused.
+        Parameters
+        ----------
+        image
+            Encoded bytes, a path, a binary file object or a ``PIL.Image`` (sent as PNG).
+        top_k
+            Predictions wanted, 1 to 1000 (None: the client's ``top_k``).
+
+        Returns
+        -------
+        list of Prediction
+            ``top_k`` predictions (label, probability, class_id), the most probable first.
+
+        Raises
+        ------
+        InvalidImage
+            The image cannot be read, or the server refused it (its reason in the message).
+        InvalidRequest
+            A bad ``top_k``.
+        ServerUnavailable
+            Nobody answers (``ServerBusy``: it is overloaded), after the retries of ``retry``.
+        ModelNotReady, Unauthorized, Timeout, ServerError
+            The model is not loaded; the API key is missing or wrong; no answer within
+            ``request_timeout_s``; any other failure the server reports.
         """
         return self._classify(image, self._parameters(top_k))
 
-    @overload
-    def classify_many(
+    def _map(
         self,
+        classify: Callable[[ImageSource], Any],
         images: Iterable[ImageSource],
-        *,
-        top_k: int | None = ...,
-        concurrency: int = ...,
-        return_exceptions: Literal[False] = ...,
-    ) -> Iterator[list[Prediction]]: ...
-
-    @overload
-    def classify_many(
-        self,
-        images: Iterable[ImageSource],
-        *,
-        top_k: int | None = ...,
-        concurrency: int = ...,
-        return_exceptions: Literal[True],
-    ) -> Iterator[list[Prediction] | DenseNetClientError]: ...
-
-    def classify_many(
-        self,
-        images: Iterable[ImageSource],
-        *,
-        top_k: int | None = None,
-        concurrency: int = 4,
-        return_exceptions: bool = False,
-    ) -> Iterator[Any]:
-        """Predictions for each image, yielded in input order, at most ``concurrency`` requests at a time.
-
-        ``images`` is read lazily. The first failure is raised where its image's result would be;
-        with ``return_exceptions=True`` the error is yielded in its place and the rest go on.
-        """
-        parameters = self._parameters(top_k)
-        check_concurrency(concurrency)
-        return self._stream(images, parameters, concurrency, return_exceptions)
-
-    def _stream(
-        self, images: Iterable[ImageSource], parameters: Any, concurrency: int, return_exceptions: bool
+        concurrency: int,
+        errors: bool,
     ) -> Iterator[Any]:
         try:
-            yield from ordered_map(
-                lambda image: self._classify(image, parameters),
-                images,
-                concurrency,
-                return_exceptions=return_exceptions,
-            )
+            yield from ordered_map(classify, images, concurrency, return_exceptions=errors)
         finally:
             self._clients.close_finished_threads()
 
@@ -116,23 +122,63 @@ class DenseNetClient(ClientBase):
     # --- health and metadata --------------------------------------------------------------------
 
     def is_live(self) -> bool:
-        """Whether the server answers at all (False when it cannot be reached in time)."""
+        """Whether the server answers at all.
+
+        Returns
+        -------
+        bool
+            False also when it cannot be reached within ``connect_timeout_s``.
+        """
         return self._probe(lambda client: client.is_server_live(**self._transport.control_kwargs))
 
     def is_ready(self) -> bool:
-        """Whether the server and the model are ready for requests (False when unreachable)."""
+        """Whether the server and the model are ready for requests.
+
+        Returns
+        -------
+        bool
+            False also when the server cannot be reached within ``connect_timeout_s``.
+        """
         kwargs = self._transport.control_kwargs
         return self._probe(
             lambda client: client.is_server_ready(**kwargs) and client.is_model_ready(self.model, **kwargs)
         )
 
     def model_metadata(self) -> ModelMetadata:
-        """The model's name, versions, platform, inputs and outputs; ``ModelNotReady`` if it is unknown."""
+        """The model's name, versions, platform, inputs and outputs, as the server reports them.
+
+        Returns
+        -------
+        ModelMetadata
+            The same over HTTP and gRPC.
+
+        Raises
+        ------
+        ModelNotReady
+            The server does not know the model.
+        ServerUnavailable, Timeout, Unauthorized, ServerError
+            As for ``classify`` (within ``connect_timeout_s``).
+        """
         data = self.retry.call(lambda: self._call(self._metadata, self.timeouts.connect_s))
         return ModelMetadata.from_json(data)
 
     def wait_until_ready(self, timeout_s: float = 60.0, poll_s: float = 0.5) -> None:
-        """Block until ``is_ready()``; after ``timeout_s`` raise ``ServerUnavailable`` / ``ModelNotReady``."""
+        """Block until ``is_ready()``, asking every ``poll_s`` seconds.
+
+        Parameters
+        ----------
+        timeout_s
+            How long to wait in all.
+        poll_s
+            The pause between two questions.
+
+        Raises
+        ------
+        ServerUnavailable
+            After ``timeout_s``, when the server does not answer at all.
+        ModelNotReady
+            After ``timeout_s``, when it answers but the model is not ready.
+        """
         deadline = time.monotonic() + timeout_s
         while not self.is_ready():
             if time.monotonic() >= deadline:

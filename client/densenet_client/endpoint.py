@@ -22,6 +22,20 @@ _SCHEMES: dict[str, tuple[Protocol, bool]] = {
 
 @dataclass(frozen=True)
 class Endpoint:
+    """A server's address, as :func:`parse_endpoint` reads it from a URL.
+
+    Parameters
+    ----------
+    protocol
+        ``"http"`` or ``"grpc"``.
+    host, port
+        Where the server listens.
+    tls
+        Whether the connection is encrypted (``https://``, ``grpcs://``).
+    base_path
+        HTTP only: the path prefix of a server behind a proxy ("" for none).
+    """
+
     protocol: Protocol
     host: str
     port: int
@@ -43,8 +57,22 @@ class Endpoint:
 def parse_endpoint(url: str | None = None, protocol: str | None = None) -> Endpoint:
     """The endpoint for ``url``: ``http://``, ``https://``, ``grpc://``, ``grpcs://`` or bare ``host[:port]``.
 
-    The scheme picks the protocol; ``protocol`` does when the URL has none and must agree when it has.
-    A missing port is the protocol's default (HTTP 8000, gRPC 8001); no URL means localhost.
+    Parameters
+    ----------
+    url
+        The server; None means localhost. A missing port is the protocol's default (HTTP 8000, gRPC 8001).
+    protocol
+        ``"http"`` or ``"grpc"``: decides for a URL without a scheme (default HTTP), must agree with one.
+
+    Returns
+    -------
+    Endpoint
+
+    Raises
+    ------
+    ConfigurationError
+        An unknown scheme or protocol, a disagreement between them, a bad port, no host, a query,
+        fragment or user name, or a path on a gRPC URL.
     """
     if protocol is not None and protocol not in PROTOCOLS:
         raise ConfigurationError(f"protocol must be 'http' or 'grpc', not {protocol!r}")

@@ -37,7 +37,15 @@ _DEADLINE = {"504", "StatusCode.DEADLINE_EXCEEDED"}
 
 
 class DenseNetClientError(Exception):
-    """Base of every error the SDK raises; ``message`` says what went wrong, ``status`` the server's code."""
+    """Base of every error the SDK raises.
+
+    Attributes
+    ----------
+    message
+        What went wrong (also ``str(error)``).
+    status
+        The server's code (``"400"``, ``"StatusCode.UNAVAILABLE"``...), None when it did not answer.
+    """
 
     def __init__(self, message: str, *, status: str | None = None) -> None:
         super().__init__(message)
@@ -53,8 +61,14 @@ class InvalidRequest(DenseNetClientError, ValueError):
 
 
 class InvalidImage(InvalidRequest):
-    """The image was refused: ``message`` is the server's reason (verbatim in ``server_message``),
-    or why the image could not be read."""
+    """The image was refused, or could not be read.
+
+    Attributes
+    ----------
+    server_message
+        The server's reason verbatim (``message`` without Triton's ensemble prefix); None when the SDK
+        refused the image itself.
+    """
 
     def __init__(self, message: str, *, status: str | None = None, server_message: str | None = None) -> None:
         super().__init__(message, status=status)
@@ -66,7 +80,13 @@ class ModelNotReady(DenseNetClientError):
 
 
 class ServerUnavailable(DenseNetClientError, ConnectionError):
-    """The server cannot be reached (refused, reset, closed, gRPC UNAVAILABLE, HTTP 502/503)."""
+    """The server cannot be reached (refused, reset, closed, gRPC UNAVAILABLE, HTTP 502/503); retried.
+
+    Attributes
+    ----------
+    attempts
+        How many tries were made before giving up (``str(error)`` says so when more than one).
+    """
 
     def __init__(self, message: str, *, status: str | None = None, attempts: int = 1) -> None:
         super().__init__(message, status=status)
@@ -81,7 +101,12 @@ class ServerUnavailable(DenseNetClientError, ConnectionError):
 class ServerBusy(ServerUnavailable):
     """The server (or its edge) refused the request for load: its queues were full (HTTP 503, gRPC
     UNAVAILABLE "Exceeds maximum queue size") or this client was over its limit (HTTP 429).
-    ``retry_after_s``: how long the server asked to wait (None: it did not say)."""
+
+    Attributes
+    ----------
+    retry_after_s
+        How long the server asked to wait (None: it did not say); retries wait at least that.
+    """
 
     def __init__(
         self,

@@ -7,14 +7,26 @@ from typing import Any
 
 import numpy as np
 
+from densenet_contract.names import CLASS_IDS, LABELS, SCORES
+
 from .errors import ServerError
 
-OUTPUTS = ("LABELS", "SCORES", "CLASS_IDS")
+OUTPUTS = (LABELS, SCORES, CLASS_IDS)
 
 
 @dataclass(frozen=True)
 class Prediction:
-    """One class of the top-k: its ImageNet label, softmax probability and class index (0-999)."""
+    """One class of the top-k.
+
+    Parameters
+    ----------
+    label
+        The class's ImageNet name (e.g. ``"tabby, tabby cat"``).
+    probability
+        Its softmax probability, 0 to 1.
+    class_id
+        Its ILSVRC-2012 index, 0 to 999.
+    """
 
     label: str
     probability: float
@@ -26,6 +38,8 @@ class Prediction:
 
 @dataclass(frozen=True)
 class TensorMetadata:
+    """One input or output of the model: its ``name``, ``datatype`` (e.g. ``"UINT8"``) and ``shape``."""
+
     name: str
     datatype: str
     shape: tuple[int, ...]  # -1: variable
@@ -33,7 +47,15 @@ class TensorMetadata:
 
 @dataclass(frozen=True)
 class ModelMetadata:
-    """The model's metadata as the server reports it, the same over HTTP and gRPC."""
+    """The model's metadata as the server reports it, the same over HTTP and gRPC.
+
+    Parameters
+    ----------
+    name, versions, platform
+        The model's name, its loaded versions and its platform (``"ensemble"``).
+    inputs, outputs
+        Its tensors.
+    """
 
     name: str
     versions: tuple[str, ...]
@@ -43,6 +65,8 @@ class ModelMetadata:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ModelMetadata:
+        """The metadata from tritonclient's JSON form of ``get_model_metadata`` (HTTP, gRPC ``as_json``)."""
+
         # gRPC's JSON form writes int64 values (the shapes) as strings.
         def tensors(key: str) -> tuple[TensorMetadata, ...]:
             return tuple(

@@ -23,11 +23,30 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """``attempts`` tries in all; waits ``initial_backoff_s``, then ``multiplier`` times longer each time,
-    up to ``max_backoff_s``.
+    """How a client retries ``ServerUnavailable`` (and ``ServerBusy``): exponential backoff with jitter.
 
     Each wait is shortened by a random fraction up to ``jitter`` so that clients that failed together
-    do not come back together. No retry starts once ``max_elapsed_s`` would be passed.
+    do not come back together; a busy server's Retry-After is waited at least.
+
+    Parameters
+    ----------
+    attempts
+        Tries in all (1: no retry).
+    initial_backoff_s
+        The first wait.
+    multiplier
+        Each later wait is this many times longer (at least 1) ...
+    max_backoff_s
+        ... up to this.
+    jitter
+        The largest random fraction taken off a wait, from 0 (none) up to but not including 1.
+    max_elapsed_s
+        No retry starts once this many seconds since the first try would be passed.
+
+    Raises
+    ------
+    ConfigurationError
+        For attempts below 1, a jitter outside [0, 1), negative times or a multiplier below 1.
     """
 
     attempts: int = 4
@@ -47,17 +66,30 @@ class RetryPolicy:
 
     @classmethod
     def never(cls) -> RetryPolicy:
-        """One attempt: report unavailability at once."""
+        """One attempt: report unavailability at once.
+
+        Returns
+        -------
+        RetryPolicy
+            ``RetryPolicy(attempts=1)``.
+        """
         return cls(attempts=1)
 
     def backoff_s(self, retry: int, rand: float) -> float:
-        """The wait before retry number ``retry`` (1 for the first), given ``rand`` in [0, 1)."""
+        """The wait before retry number ``retry`` (1 for the first), given ``rand`` in [0, 1).
+
+        Returns
+        -------
+        float
+            Seconds, before any Retry-After the server asked for.
+        """
         base = min(self.max_backoff_s, self.initial_backoff_s * self.multiplier ** (retry - 1))
         return base * (1 - self.jitter * rand)
 
     def start(
         self, clock: Callable[[], float] = time.monotonic, rand: Callable[[], float] = random.random
     ) -> Backoff:
+        """The state of one call: ``clock`` (seconds, monotonic) and ``rand`` (in [0, 1)) for tests."""
         return Backoff(self, clock, rand)
 
     def call(
@@ -68,7 +100,25 @@ class RetryPolicy:
         clock: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = random.random,
     ) -> T:
-        """``attempt()``, retried after ``ServerUnavailable`` as the policy allows."""
+        """``attempt()``, retried after ``ServerUnavailable`` as the policy allows.
+
+        Parameters
+        ----------
+        attempt
+            The call to make; any other exception passes through at once.
+        sleep, clock, rand
+            How to wait, tell the time and draw the jitter (the real ones unless a test says).
+
+        Returns
+        -------
+        T
+            What the first successful ``attempt()`` returns.
+
+        Raises
+        ------
+        ServerUnavailable
+            The last one, once no try is left (its ``attempts`` says how many were made).
+        """
         backoff = self.start(clock, rand)
         while True:
             try:
@@ -81,11 +131,13 @@ class RetryPolicy:
         attempt: Callable[[], Awaitable[T]],
         *,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        rand: Callable[[], float] = random.random,
+        **timing: Callable[[], float],
     ) -> T:
-        """The asyncio form of ``call``."""
-        backoff = self.start(clock, rand)
+        """The asyncio form of ``call``: ``await attempt()``, retried after ``ServerUnavailable``.
+
+        ``timing`` (``clock``, ``rand``) is as for :meth:`start`; ``sleep`` is awaited.
+        """
+        backoff = self.start(**timing)
         while True:
             try:
                 return await attempt()

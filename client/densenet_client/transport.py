@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from densenet_contract.names import IMAGE
+
 from .endpoint import Endpoint
 from .errors import ConfigurationError
 from .predictions import OUTPUTS
@@ -40,7 +42,7 @@ class Transport:
     metadata_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def inputs(self, rows: np.ndarray) -> list[Any]:
-        tensor = self.module.InferInput("IMAGE", list(rows.shape), "UINT8")
+        tensor = self.module.InferInput(IMAGE, list(rows.shape), "UINT8")
         tensor.set_data_from_numpy(rows)  # binary on HTTP by default, raw bytes on gRPC
         return [tensor]
 

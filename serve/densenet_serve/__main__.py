@@ -26,290 +26,123 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import signal
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
-from .core import WATCHDOG_FAILURES, WATCHDOG_INTERVAL_S, Watchdog, first_exit
+from densenet_contract.cli import EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE
+from densenet_contract.names import DENSENET, PREPROCESS, WEIGHTS_KEY
+from densenet_contract.parameters import config_parameters
+
+from .banner import ready_banner
 from .errors import ServeError, ServerSetupError
-from .ports import free_port
-from .proxy import (
-    CONNECTION_LIMIT,
-    RATE_LIMIT_BURST,
-    RATE_LIMIT_PER_S,
-    NginxProxy,
-    ProxyConfig,
-    find_nginx,
-    is_loopback,
-    private_prefix,
-    read_api_keys,
-    unprivileged_workers,
-)
+from .options import Options
+from .proxy import NginxProxy, ProxyConfig, find_nginx, private_prefix, unprivileged_workers
 from .server import ServerOptions, TritonServer
-from .tls import fingerprint, self_signed
+from .supervisor import supervise
+from .tls import self_signed
 from .weights_check import preprocessing_problems
-
-_MAX_RESTARTS = 5
-_RESTART_WINDOW_S = 600
-
-
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "")
-    try:
-        return int(value) if value else default
-    except ValueError:
-        raise SystemExit(f"error: {name}={value!r} is not a port number") from None
-
-
-def _default_tls_dir() -> Path:
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "densenet-serve" / "tls"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="densenet-serve", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--model-repository", type=Path, default=Path("model_repository"))
-    parser.add_argument("--http-port", type=int, default=_env_int("HTTP_PORT", 8000))
-    parser.add_argument("--grpc-port", type=int, default=_env_int("GRPC_PORT", 8001))
-    parser.add_argument("--metrics-port", type=int, default=_env_int("METRICS_PORT", 8002))
-    parser.add_argument(
-        "--host",
-        default=os.environ.get("TRITON_HOST", "127.0.0.1"),
-        help="address to listen on (default 127.0.0.1; 0.0.0.0 exposes the server to the network)",
-    )
-    parser.add_argument(
-        "--model-config-name",
-        default="cpu",
-        help="config variant under configs/ (default cpu; '' for the TensorRT config.pbtxt)",
-    )
-    parser.add_argument("--ready-timeout", type=float, default=300.0, help="seconds to wait for READY")
-    parser.add_argument(
-        "--admin-token",
-        default=os.environ.get("TRITON_ADMIN_TOKEN") or None,
-        help="token for the restricted APIs (default: $TRITON_ADMIN_TOKEN; unset keeps them closed)",
-    )
-    parser.add_argument(
-        "--watchdog-interval",
-        type=float,
-        default=WATCHDOG_INTERVAL_S,
-        help="seconds between health inferences (default %(default)g; 0 disables the watchdog)",
-    )
-    parser.add_argument(
-        "--watchdog-failures",
-        type=int,
-        default=WATCHDOG_FAILURES,
-        help="failed checks in a row before a restart (default %(default)d)",
-    )
-    parser.add_argument(
-        "--allow-preprocessing-mismatch",
-        action="store_true",
-        help="serve even when the preprocess config is not what the densenet weights were trained with",
-    )
-    network = parser.add_argument_group("network mode (a --host beyond loopback)")
-    network.add_argument("--nginx", default=None, help="the nginx executable (default: $NGINX, else PATH)")
-    network.add_argument(
-        "--tls-cert", type=Path, default=None, help="certificate (PEM) of the HTTPS/gRPC ports"
-    )
-    network.add_argument("--tls-key", type=Path, default=None, help="its private key (PEM)")
-    network.add_argument(
-        "--tls-dir",
-        type=Path,
-        default=_default_tls_dir(),
-        help="where a self-signed certificate is made once and kept (default %(default)s)",
-    )
-    network.add_argument(
-        "--access-log", default="/dev/stdout", help="nginx's access log file (default: standard output)"
-    )
-    network.add_argument(
-        "--internal-http-port",
-        type=int,
-        default=0,
-        help="tritonserver's HTTP port on 127.0.0.1 (default: a free one)",
-    )
-    network.add_argument(
-        "--internal-grpc-port",
-        type=int,
-        default=0,
-        help="tritonserver's gRPC port on 127.0.0.1 (default: a free one)",
-    )
-    network.add_argument(
-        "--api-key-file",
-        type=Path,
-        default=os.environ.get("DENSENET_API_KEY_FILE") or None,
-        help="inference needs header 'Authorization: Bearer KEY' with a key of this file (one a line, "
-        "'#' comments; SIGHUP rereads it); default $DENSENET_API_KEY_FILE, unset: no keys",
-    )
-    network.add_argument(
-        "--rate-limit",
-        type=int,
-        default=RATE_LIMIT_PER_S,
-        help="requests per second per client (address and key) before 429; 0: off (default %(default)s)",
-    )
-    network.add_argument(
-        "--rate-burst",
-        type=int,
-        default=RATE_LIMIT_BURST,
-        help="requests a client may send at once above the rate (default %(default)s)",
-    )
-    network.add_argument(
-        "--connection-limit",
-        type=int,
-        default=CONNECTION_LIMIT,
-        help="requests in progress at a time per client before 429; 0: off (default %(default)s)",
-    )
-    parser.add_argument("--log-verbose", type=int, default=0)
-    parser.add_argument("extra", nargs="*", help="further tritonserver flags, after --")
+    Options.add_arguments(parser)
     return parser
 
 
-def _usage(server: TritonServer, weights: str, proxy: NginxProxy | None = None) -> str:
-    url = server.http_url
-    metrics = f"{url.rsplit(':', 1)[0]}:{server.options.metrics_port}/metrics"
-    grpc = f"{server.options.host}:{server.options.grpc_port}"
-    if proxy is None:
-        endpoints = f"HTTP    {url}    gRPC {grpc}    metrics {metrics}"
-        curl = "curl"
-    else:
-        config = proxy.config
-        url = f"https://{config.probe_host}:{config.https_port}"
-        endpoints = "\n  ".join(
-            [
-                f"HTTPS   https://{config.host}:{config.https_port}    "
-                f"gRPC (TLS) {config.host}:{config.grpc_port}    through nginx",
-                f"tritonserver on loopback only: HTTP {server.http_url}    gRPC {grpc}    metrics {metrics}",
-                f"TLS certificate {config.certificate}",
-                f"    SHA-256 fingerprint {fingerprint(config.certificate)}",
-                f"API keys: {_keys(proxy)}",
-                f"limits: {config.limits()}",
-            ]
-        )
-        curl = f"curl --cacert {config.certificate}"
-    if proxy is not None and proxy.api_key_file is not None:
-        curl += ' -H "Authorization: Bearer $KEY"'
-    call = f'{curl} --data-binary @cat.jpg -H "Inference-Header-Content-Length: 0" {url}'
-    admin = "Statistics, repository, shared-memory, trace, logging APIs"
-    if proxy is not None:
-        admin = "Statistics, repository, trace, logging APIs (shared memory: never over the network)"
-    return f"""
-densenet_ensemble is READY ({weights})
-  {endpoints}
-
-  {call}/v2/models/densenet_ensemble/infer
-
-  {admin}: header admin-token: $TRITON_ADMIN_TOKEN
-
-Press Ctrl-C to stop.
-"""
+def main(argv: list[str] | None = None) -> int:
+    options = Options.from_args(build_parser().parse_args(argv))
+    try:
+        options.check()
+        nginx = find_nginx(options.network.nginx) if options.network_mode else None
+        server = TritonServer(options.server_options())
+    except ServeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    # SIGTERM behaves like Ctrl-C: both unwind to the clean stop in serve(), whatever the phase.
+    # SIGINT is set explicitly too: a shell starts background jobs with it ignored.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    return serve(options, server, nginx)
 
 
-def _keys(proxy: NginxProxy) -> str:
-    if proxy.api_key_file is None:
-        return "off (anyone who reaches the port may classify; --api-key-file turns them on)"
-    return (
-        f"ON, {proxy.api_keys} from {proxy.api_key_file} (header Authorization: Bearer KEY; "
-        "kill -HUP this launcher after editing the file)"
-    )
+def serve(options: Options, server: TritonServer, nginx: str | None) -> int:
+    """Start the server (and its edge when ``nginx`` is given), supervise it, stop it cleanly."""
+    proxy: NginxProxy | None = None
+    started = time.monotonic()
+    with contextlib.ExitStack() as cleanup:
+        try:
+            if nginx is not None:
+                config = _proxy_config(options, server.options, cleanup.enter_context(private_prefix()))
+                proxy = NginxProxy(config, nginx, server.options.admin_token, options.network.api_key_file)
+            weights = _start(options, server, proxy)
+            print(f"all models READY in {time.monotonic() - started:.1f}s", flush=True)
+            print(ready_banner(server, weights, proxy), flush=True)
+            code = supervise(server, options.watchdog, options.ready_timeout_s, proxy)
+            print(f"error: tritonserver exited with code {code}", file=sys.stderr)
+            return code or EXIT_FAILED
+        except KeyboardInterrupt:
+            print("\nstopping tritonserver (in-flight requests finish first)...", file=sys.stderr, flush=True)
+            if proxy is not None:
+                proxy.stop()  # stops listening, lets its requests in flight finish
+            code = server.stop()
+            print(f"stopped (exit code {code})", file=sys.stderr, flush=True)
+            return EXIT_OK
+        except ServeError as error:
+            print(f"error: {error}", file=sys.stderr, flush=True)
+            return EXIT_FAILED
+        finally:
+            if proxy is not None:
+                proxy.stop()
+            server.stop()
 
 
-def supervise(
-    server: TritonServer,
-    interval: float,
-    failures: int,
-    ready_timeout: float,
-    proxy: NginxProxy | None = None,
-) -> int:
-    """Watch the running server (and its proxy); restart whichever dies, and the server after
-    ``failures`` failed health checks in a row.
-
-    Returns only if the watchdog is off and the server exits (its exit code).
-    """
-    watchdog = Watchdog(server.http_url, failures, lambda line: print(f"watchdog: {line}", file=sys.stderr))
-    restarts: list[float] = []
-    while True:
-        assert server.process is not None
-        processes = {"tritonserver": server.process}
-        if proxy is not None:
-            assert proxy.process is not None
-            processes["nginx"] = proxy.process
-        exited = first_exit(processes, interval if interval > 0 else None)
-        if exited is None:
-            if not watchdog.due():
-                continue
-            reason, restart = "health checks failed", "tritonserver"
-        else:
-            restart, code = exited
-            if interval <= 0 and restart == "tritonserver":
-                return code
-            reason = f"{restart} exited with code {code}"
-        now = time.monotonic()
-        restarts = [t for t in restarts if now - t < _RESTART_WINDOW_S] + [now]
-        if len(restarts) > _MAX_RESTARTS:
-            raise ServeError(
-                f"{reason}; {_MAX_RESTARTS} restarts in {_RESTART_WINDOW_S // 60} minutes, giving up"
-            )
-        print(f"watchdog: {reason}; restarting {restart}", file=sys.stderr, flush=True)
-        if restart == "nginx":
-            assert proxy is not None
-            proxy.stop()
-            proxy.start()
-            proxy.wait_listening()
-            print("watchdog: nginx listening again", file=sys.stderr, flush=True)
-            continue
-        server.stop()
-        server.start()
-        server.wait_ready(ready_timeout)
-        print("watchdog: all models READY again", file=sys.stderr, flush=True)
-        watchdog.reset()
+def _start(options: Options, server: TritonServer, proxy: NginxProxy | None) -> str:
+    """Every model READY, then the public ports open; the weights served, as their config names them."""
+    server.start()
+    server.wait_ready(options.ready_timeout_s)
+    if proxy is not None:  # the public ports open only once every model is READY
+        proxy.start()
+        proxy.wait_listening()
+        _reload_on_sighup(proxy)
+    densenet = _check_preprocessing(server, options.allow_preprocessing_mismatch)
+    return config_parameters(densenet).get(WEIGHTS_KEY) or "TensorRT plan"
 
 
-def _certificate(args: argparse.Namespace) -> tuple[Path, Path]:
-    if (args.tls_cert is None) != (args.tls_key is None):
+def _certificate(options: Options) -> tuple[Path, Path]:
+    network = options.network
+    if (network.tls_cert is None) != (network.tls_key is None):
         raise ServerSetupError("--tls-cert and --tls-key go together")
-    if args.tls_cert is not None:
-        for path in (args.tls_cert, args.tls_key):
+    if network.tls_cert is not None and network.tls_key is not None:
+        for path in (network.tls_cert, network.tls_key):
             if not path.is_file():
                 raise ServerSetupError(f"{path} does not exist")
-        return args.tls_cert.resolve(), args.tls_key.resolve()
-    return self_signed(args.tls_dir, args.host)
+        return network.tls_cert.resolve(), network.tls_key.resolve()
+    return self_signed(network.tls_dir, options.host)
 
 
-def _proxy_config(args: argparse.Namespace, options: ServerOptions, prefix: Path) -> ProxyConfig:
+def _proxy_config(options: Options, server: ServerOptions, prefix: Path) -> ProxyConfig:
     from densenet_contract.cpus import usable_cpus
 
-    certificate, key = _certificate(args)
+    certificate, key = _certificate(options)
     return ProxyConfig(
-        host=args.host,
-        https_port=args.http_port,
-        grpc_port=args.grpc_port,
-        triton_http_port=options.http_port,
-        triton_grpc_port=options.grpc_port,
+        host=options.host,  # where nginx listens, with what certificate
+        https_port=options.http_port,
+        grpc_port=options.grpc_port,
         certificate=certificate,
         private_key=key,
-        prefix=prefix,
-        access_log=args.access_log,
+        triton_http_port=server.http_port,  # where it forwards
+        triton_grpc_port=server.grpc_port,
+        prefix=prefix,  # its files and workers
+        access_log=options.network.access_log,
         workers=min(usable_cpus(), 4),
         worker_user=unprivileged_workers(),
-        rate_limit_per_s=args.rate_limit,
-        rate_limit_burst=args.rate_burst,
-        connection_limit=args.connection_limit,
+        **asdict(options.network.limits),
     )
-
-
-def _check_network_arguments(args: argparse.Namespace, network: bool) -> None:
-    for name in ("rate_limit", "rate_burst", "connection_limit"):
-        if getattr(args, name) < 0:
-            raise ServerSetupError(f"--{name.replace('_', '-')} must be >= 0")
-    if args.api_key_file is not None:
-        if not network:
-            raise ServerSetupError(
-                "API keys are checked by the edge (nginx), which runs in network mode only: "
-                "pass --host 0.0.0.0 (or another address beyond loopback)"
-            )
-        read_api_keys(args.api_key_file)  # a bad file stops the start, saying which line
 
 
 def _reload_on_sighup(proxy: NginxProxy) -> None:
@@ -328,8 +161,8 @@ def _reload_on_sighup(proxy: NginxProxy) -> None:
 
 def _check_preprocessing(server: TritonServer, allow_mismatch: bool) -> dict:
     """densenet's live config, once its weights are known to get the preprocessing they were trained with."""
-    densenet = server.model_config("densenet")
-    problems = preprocessing_problems(densenet, server.model_config("preprocess"))
+    densenet = server.model_config(DENSENET)
+    problems = preprocessing_problems(densenet, server.model_config(PREPROCESS))
     if problems and not allow_mismatch:
         raise ServeError(
             "the preprocess model does not feed the densenet weights what they were trained with:\n  "
@@ -340,76 +173,6 @@ def _check_preprocessing(server: TritonServer, allow_mismatch: bool) -> dict:
     for problem in problems:
         print(f"warning: preprocessing mismatch allowed: {problem}", file=sys.stderr, flush=True)
     return densenet
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    token = {"admin_token": args.admin_token} if args.admin_token else {}
-    network = not is_loopback(args.host)
-    try:
-        _check_network_arguments(args, network)
-        nginx = find_nginx(args.nginx) if network else None
-        options = ServerOptions(
-            model_repository=args.model_repository.resolve(),
-            http_port=(args.internal_http_port or free_port()) if network else args.http_port,
-            grpc_port=(args.internal_grpc_port or free_port()) if network else args.grpc_port,
-            metrics_port=args.metrics_port,
-            host="127.0.0.1" if network else args.host,
-            model_config_name=args.model_config_name or None,
-            log_verbose=args.log_verbose,
-            extra_args=tuple(args.extra),
-            **token,
-        )
-    except ServeError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-
-    # SIGTERM behaves like Ctrl-C: both unwind to the clean stop below, whatever the phase.
-    # SIGINT is set explicitly too: a shell starts background jobs with it ignored.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    server = TritonServer(options)
-    proxy: NginxProxy | None = None
-    started = time.monotonic()
-    with contextlib.ExitStack() as cleanup:
-        try:
-            if nginx is not None:
-                proxy = NginxProxy(
-                    _proxy_config(args, options, cleanup.enter_context(private_prefix())),
-                    nginx,
-                    options.admin_token,
-                    args.api_key_file,
-                )
-                cleanup.callback(proxy.stop)
-            server.start()
-            server.wait_ready(args.ready_timeout)
-            if proxy is not None:  # the public ports open only once every model is READY
-                proxy.start()
-                proxy.wait_listening()
-                _reload_on_sighup(proxy)
-            densenet = _check_preprocessing(server, args.allow_preprocessing_mismatch)
-            weights = densenet.get("parameters", {}).get("weights", {})
-            print(f"all models READY in {time.monotonic() - started:.1f}s", flush=True)
-            print(_usage(server, weights.get("string_value", "TensorRT plan"), proxy), flush=True)
-            code = supervise(
-                server, args.watchdog_interval, args.watchdog_failures, args.ready_timeout, proxy
-            )
-            print(f"error: tritonserver exited with code {code}", file=sys.stderr)
-            return code or 1
-        except KeyboardInterrupt:
-            print("\nstopping tritonserver (in-flight requests finish first)...", file=sys.stderr, flush=True)
-            if proxy is not None:
-                proxy.stop()  # stops listening, lets its requests in flight finish
-            code = server.stop()
-            print(f"stopped (exit code {code})", file=sys.stderr, flush=True)
-            return 0
-        except ServeError as error:
-            print(f"error: {error}", file=sys.stderr, flush=True)
-            return 1
-        finally:
-            if proxy is not None:
-                proxy.stop()
-            server.stop()
 
 
 if __name__ == "__main__":

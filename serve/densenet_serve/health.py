@@ -22,7 +22,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
-ENSEMBLE = "densenet_ensemble"
+from densenet_contract.names import ENSEMBLE, LABELS
 
 
 @functools.lru_cache(maxsize=1)
@@ -72,9 +72,9 @@ def check(url: str, timeout_s: float = 10.0) -> Health:
         outputs = {o["name"]: o["shape"] for o in json.loads(body[:header_length])["outputs"]}
     except (ValueError, KeyError, TypeError):
         return Health(False, "the answer is not a KServe V2 inference response")
-    if "LABELS" not in outputs or outputs["LABELS"][0] != 1:
+    if LABELS not in outputs or outputs[LABELS][0] != 1:
         return Health(False, f"unexpected outputs {outputs}")
-    return Health(True, "inference through densenet_ensemble succeeded")
+    return Health(True, f"inference through {ENSEMBLE} succeeded")
 
 
 def _error_text(error: urllib.error.HTTPError) -> str:

@@ -29,6 +29,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from densenet_contract.files import write_atomically
+
 from .core import ADMIN_HEADER, GRPC_ADMIN_HEADER, check_admin_token, check_secret
 from .errors import ServerExitedError, ServerSetupError, ServerTimeoutError
 from .server import MODELS, die_with_parent, stop_group
@@ -247,14 +249,6 @@ def read_api_keys(path: Path) -> list[str]:
     return keys
 
 
-def write_private(path: Path, text: str) -> None:
-    """``text`` into ``path``, readable by its owner only, replaced at once (never half-written)."""
-    partial = path.with_suffix(".part")
-    partial.touch(mode=0o600)
-    partial.write_text(text)
-    partial.replace(path)
-
-
 def unprivileged_workers() -> str:
     """The ``user`` nginx's workers take when the launcher runs as root ("" otherwise)."""
     if os.geteuid() != 0:
@@ -305,8 +299,8 @@ class NginxProxy:
     def write_maps(self) -> None:
         """The admin token's and the API keys' map files (private: the prefix is 0700/0711)."""
         keys = read_api_keys(self.api_key_file) if self.api_key_file is not None else None
-        write_private(self.config.admin_token_map_path, admin_token_map(self._admin_token))
-        write_private(self.config.api_keys_map_path, api_keys_map(keys))
+        write_atomically(self.config.admin_token_map_path, admin_token_map(self._admin_token), mode=0o600)
+        write_atomically(self.config.api_keys_map_path, api_keys_map(keys), mode=0o600)
         self.api_keys = len(keys or [])
 
     def reload(self) -> None:
@@ -433,7 +427,7 @@ def write_map_files(directory: Path, admin_token: str, api_key_file: Path | None
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     written = []
     for name, text in zip(MAP_FILES, (admin_token_map(admin_token), api_keys_map(keys)), strict=True):
-        write_private(directory / name, text)
+        write_atomically(directory / name, text, mode=0o600)
         written.append(directory / name)
     return written
 

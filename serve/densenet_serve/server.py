@@ -20,15 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from densenet_contract.names import ENSEMBLE, MODELS, SHM_PREFIX_VARIABLE
+
 from .core import EXIT_TIMEOUT_S, check_admin_token, tritonserver_flags
 from .distribution import TritonDistribution, find_distribution, stage_backends
 from .errors import ServerExitedError, ServerSetupError, ServerTimeoutError
 
-MODELS = ("densenet_ensemble", "preprocess", "densenet", "postprocess")
 _PR_SET_PDEATHSIG = 1
 SHM_DIR = Path("/dev/shm")
 SHM_PREFIX = "densenet-serve-"  # + a random part per start: no two servers share a region name
-SHM_PREFIX_VARIABLE = "DENSENET_SHM_PREFIX"
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ class TritonServer:
         return f"http://{host}:{self.options.http_port}"
 
     def start(self) -> TritonServer:
-        if not (self.options.model_repository / "densenet_ensemble").is_dir():
+        if not (self.options.model_repository / ENSEMBLE).is_dir():
             raise ServerSetupError(f"{self.options.model_repository} is not this project's model repository")
         dist = find_distribution()
         self._workspace = tempfile.TemporaryDirectory(prefix="densenet-serve-")

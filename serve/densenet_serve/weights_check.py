@@ -10,13 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from densenet_contract.names import PREPROCESSING_KEY
+from densenet_contract.parameters import config_parameters
 from preprocess import ConfigError, PreprocessConfig
-
-PREPROCESSING_KEY = "preprocessing"
-
-
-def _parameters(config: Mapping[str, Any]) -> dict[str, str]:
-    return {key: value.get("string_value", "") for key, value in config.get("parameters", {}).items()}
 
 
 def preprocessing_problems(
@@ -26,14 +22,14 @@ def preprocessing_problems(
 
     Both arguments are model configs as Triton's ``/v2/models/<name>/config`` returns them.
     """
-    expected = _parameters(densenet_config).get(PREPROCESSING_KEY)
+    expected = config_parameters(densenet_config).get(PREPROCESSING_KEY)
     if not expected:
         return [
             "the densenet config does not record which preprocessing its weights need "
             "(install the model with `densenet-build model`, which records it)"
         ]
     try:
-        actual = PreprocessConfig.from_parameters(_parameters(preprocess_config))
+        actual = PreprocessConfig.from_parameters(config_parameters(preprocess_config))
     except ConfigError as error:
         return [f"the preprocess config is invalid: {error}"]
     return actual.mismatches(expected)

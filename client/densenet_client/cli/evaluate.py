@@ -13,13 +13,18 @@ import sys
 import time
 from typing import Any
 
-from ..client import DenseNetClient
-from ..errors import DenseNetClientError, ModelNotReady, ServerUnavailable
+from densenet_contract.cli import EXIT_FAILED, EXIT_OK, fraction
+
+from ..errors import DenseNetClientError
 from .accuracy import Accuracy, Rate
 from .datasets import ClassIndex, DatasetError, LabelledSet, find_labelled, ilsvrc2012
+from .options import BatchOptions, ConnectionOptions, Unusable, add_classes_listed
 
-TOP_K = 5
-EXIT_OK, EXIT_SOME_FAILED, EXIT_UNUSABLE = 0, 1, 2
+TOP_K = 5  # top-1 and top-5: the figures ImageNet results are quoted in
+
+NAME = "evaluate"
+HELP = "accuracy of the served pipeline on labelled images (top-1/top-5, 95%% intervals)"
+DESCRIPTION = __doc__
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,31 +34,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="<wnid>/ sub-folders, <wnid>_*.JPEG files, or a CSV of file,label (id, wnid or class name)",
     )
     parser.add_argument("--json", action="store_true", help="one JSON document with every figure")
-    parser.add_argument("--misses", type=int, default=10, metavar="N", help="classes listed (default 10)")
+    add_classes_listed(parser, "--misses")
     parser.add_argument(
-        "--min-top1", type=float, metavar="FRACTION", help="exit 1 when top-1 is below this (e.g. 0.70)"
+        "--min-top1", type=fraction, metavar="FRACTION", help="exit 1 when top-1 is below this (e.g. 0.70)"
     )
+    ConnectionOptions.add_arguments(parser)
+    BatchOptions.add_arguments(parser)
 
 
-def run(args: argparse.Namespace, client_options: dict[str, Any]) -> int:
+def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    batch = BatchOptions.from_args(args)
     try:
-        dataset = find_labelled(args.dataset, tuple(args.ext.split(",")))
+        dataset = find_labelled(args.dataset, tuple(batch.extensions.split(",")))
     except DatasetError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_UNUSABLE
+        raise Unusable(str(error)) from None
     paths = [path for path, _ in dataset.items]
     accuracy, failures = Accuracy(k=TOP_K), []
     started = time.perf_counter()
-    with (
-        DenseNetClient(**client_options, top_k=TOP_K) as client,
-        tqdm(total=len(paths), unit="img", file=sys.stderr, disable=None) as bar,
-    ):
-        outcomes = client.classify_many(paths, concurrency=args.concurrency, return_exceptions=True)
-        for (path, truth), outcome in zip(dataset.items, outcomes, strict=True):
-            if isinstance(outcome, (ServerUnavailable, ModelNotReady)):
-                raise outcome  # every other image would fail the same way
+    client = ConnectionOptions.from_args(args).client(request_timeout_s=batch.timeout_s, top_k=TOP_K)
+    with client, tqdm(total=len(paths), unit="img", file=sys.stderr, disable=None) as bar:
+        answers = batch.answers(client, paths)
+        for (_, truth), (path, outcome) in zip(dataset.items, answers, strict=True):
             if isinstance(outcome, DenseNetClientError):
                 failures.append(f"{path}: {outcome}")
             else:
@@ -64,12 +67,12 @@ def run(args: argparse.Namespace, client_options: dict[str, Any]) -> int:
     report = _report(dataset, accuracy, failures, seconds, url, args.misses)
     print(json.dumps(report, indent=2) if args.json else _text(report, ilsvrc2012()))
     if failures or (accuracy.total == 0):
-        return EXIT_SOME_FAILED
+        return EXIT_FAILED
     if args.min_top1 is not None and accuracy.top1_rate.value < args.min_top1:
         print(
             f"top-1 {accuracy.top1_rate.value:.1%} is below --min-top1 {args.min_top1:.1%}", file=sys.stderr
         )
-        return EXIT_SOME_FAILED
+        return EXIT_FAILED
     return EXIT_OK
 
 

@@ -1,12 +1,10 @@
-"""``densenet-client quality`` and ``densenet-client baseline``: the server's prediction quality.
+"""``densenet-client quality``: the server's prediction quality, from its Prometheus metrics.
 
   densenet-client quality                         the summary from http://localhost:8002/metrics
   densenet-client quality --metrics-url URL       another server's metrics endpoint
-  densenet-client baseline photos/ -o drift_reference.json
-                                                  the answers to photos/ as the drift reference
 
-A baseline is the top-1 class and probability of each image, as the server answers them; put it next
-to the postprocess config and name it in its ``drift_reference`` parameter (docs/quality.md).
+The drift score compares recent answers with a reference that ``densenet-client baseline`` writes
+(docs/quality.md).
 """
 
 from __future__ import annotations
@@ -15,106 +13,67 @@ import argparse
 import json
 import math
 import os
-import sys
 import urllib.error
 import urllib.request
-from pathlib import Path
 from typing import Any
 
-from ..errors import ModelNotReady, ServerUnavailable
-from ..quality import MetricsFormatError, parse_metrics, render, summarize
-from .files import find_images
+from densenet_contract.cli import EXIT_OK, positive_float
+
+from ..quality import MetricsFormatError, QualitySummary, parse_metrics, render, summarize
+from .options import Unusable, add_classes_listed
 
 DEFAULT_METRICS_URL = "http://localhost:8002/metrics"
-REFERENCE_FORMAT = "densenet-drift-reference/1"  # read by postprocess.drift.load_reference
+METRICS_URL_VARIABLE = "DENSENET_METRICS_URL"
+
+NAME = "quality"
+HELP = "the server's prediction-quality summary (confidence, classes, refusals, drift)"
+DESCRIPTION = __doc__
 
 
-def add_quality_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--metrics-url",
-        default=os.environ.get("DENSENET_METRICS_URL", DEFAULT_METRICS_URL),
-        help="Triton's Prometheus endpoint (default $DENSENET_METRICS_URL, else %(default)s)",
-    )
-    parser.add_argument("--top", type=int, default=10, metavar="N", help="classes listed (default 10)")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_classes_listed(parser, "--top")
     parser.add_argument("--json", action="store_true", help="the summary as one JSON object")
-    parser.add_argument("--connect-timeout", type=float, default=5.0, metavar="SECONDS")
+    server = parser.add_argument_group("server")
+    server.add_argument(
+        "--metrics-url",
+        help=f"Triton's Prometheus endpoint (default ${METRICS_URL_VARIABLE}, else {DEFAULT_METRICS_URL})",
+    )
+    server.add_argument("--connect-timeout", type=positive_float, default=5.0, metavar="SECONDS")
 
 
-def add_baseline_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="image files, or folders to search")
-    parser.add_argument("-o", "--output", type=Path, required=True, help="the reference file to write")
-
-
-def quality(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    url = args.metrics_url or os.environ.get(METRICS_URL_VARIABLE, DEFAULT_METRICS_URL)
     try:
-        with urllib.request.urlopen(args.metrics_url, timeout=args.connect_timeout) as response:
+        with urllib.request.urlopen(url, timeout=args.connect_timeout) as response:
             text = response.read().decode("utf-8", errors="replace")
     except (urllib.error.URLError, OSError, ValueError) as error:
-        print(f"error: cannot read {args.metrics_url}: {getattr(error, 'reason', error)}", file=sys.stderr)
-        return 2
+        raise Unusable(f"cannot read {url}: {getattr(error, 'reason', error)}") from None
     try:
         summary = summarize(parse_metrics(text), top=args.top)
     except MetricsFormatError as error:
-        print(f"error: {args.metrics_url}: {error}", file=sys.stderr)
-        return 2
-    if args.json:
-        data: dict[str, Any] = {
-            "answers": summary.answers,
-            "low_confidence": summary.low_confidence,
-            "low_confidence_threshold": summary.threshold,
-            "top1_buckets": [
-                ["+Inf" if math.isinf(bound) else bound, count] for bound, count in summary.top1_buckets
-            ],
-            "top_classes": [vars(c) for c in summary.top_classes],
-            "images": summary.images,
-            "refused": dict(summary.refused),
-            "drift_score": summary.drift_score,
-            "drift_window_answers": summary.drift_window_answers,
-            "drift_noise_floor": summary.drift_noise_floor,
-            "weights": dict(summary.weights),
-            "preprocessing": dict(summary.preprocessing),
-        }
-        # NaN (the drift window is not full yet) is not JSON: null.
-        if data["drift_score"] is not None and math.isnan(data["drift_score"]):
-            data["drift_score"] = None
-        print(json.dumps(data, allow_nan=False))
-    else:
-        print(render(summary))
-    return 0
+        raise Unusable(f"{url}: {error}") from None
+    print(json.dumps(as_json(summary), allow_nan=False) if args.json else render(summary))
+    return EXIT_OK
 
 
-def baseline(args: argparse.Namespace, client_options: dict[str, Any]) -> int:
-    from ..client import DenseNetClient
-
-    found = find_images(args.paths, args.ext.split(","))
-    for path in found.missing:
-        print(f"error: {path}: no such file or directory", file=sys.stderr)
-    if not found.images:
-        print(f"error: no images found (looked for {args.ext} in folders)", file=sys.stderr)
-        return 2
-    class_ids: list[int] = []
-    scores: list[float] = []
-    failed = 0
-    with DenseNetClient(**client_options, top_k=1) as client:
-        results = client.classify_many(found.images, concurrency=args.concurrency, return_exceptions=True)
-        for path, outcome in zip(found.images, results, strict=True):
-            if isinstance(outcome, (ServerUnavailable, ModelNotReady)):
-                raise outcome
-            if isinstance(outcome, Exception):
-                failed += 1
-                print(f"error: {path}: {outcome}", file=sys.stderr)
-                continue
-            class_ids.append(outcome[0].class_id)
-            scores.append(outcome[0].probability)
-    if not class_ids:
-        print("error: no image was classified; nothing written", file=sys.stderr)
-        return 2
-    reference = {
-        "format": REFERENCE_FORMAT,
-        "images": len(class_ids),
-        "class_ids": class_ids,
-        "top1_probabilities": scores,
+def as_json(summary: QualitySummary) -> dict[str, Any]:
+    """The summary as JSON values: +Inf as a string, a NaN drift score (its window not full yet) as null."""
+    data: dict[str, Any] = {
+        "answers": summary.answers,
+        "low_confidence": summary.low_confidence,
+        "low_confidence_threshold": summary.threshold,
+        "top1_buckets": [
+            ["+Inf" if math.isinf(bound) else bound, count] for bound, count in summary.top1_buckets
+        ],
+        "top_classes": [vars(c) for c in summary.top_classes],
+        "images": summary.images,
+        "refused": dict(summary.refused),
+        "drift_score": summary.drift_score,
+        "drift_window_answers": summary.drift_window_answers,
+        "drift_noise_floor": summary.drift_noise_floor,
+        "weights": dict(summary.weights),
+        "preprocessing": dict(summary.preprocessing),
     }
-    args.output.write_text(json.dumps(reference) + "\n", encoding="utf-8")
-    print(f"{args.output}: the answers to {len(class_ids)} images ({failed} failed)")
-    return 1 if failed else 0
+    if data["drift_score"] is not None and math.isnan(data["drift_score"]):
+        data["drift_score"] = None
+    return data

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from densenet_serve import ServerOptions, ServerSetupError, find_distribution
-from densenet_serve.__main__ import build_parser
 from densenet_serve.distribution import stage_backends
+from densenet_serve.options import Options
 from densenet_serve.server import server_environment
 
 
@@ -63,23 +63,6 @@ def test_environment_finds_the_wheels_libraries(dist):
     assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
 
 
-def test_ports_from_environment_and_flags(monkeypatch):
-    monkeypatch.setenv("HTTP_PORT", "9000")
-    monkeypatch.setenv("GRPC_PORT", "9001")
-    monkeypatch.setenv("METRICS_PORT", "9002")
-    args = build_parser().parse_args([])
-    assert (args.http_port, args.grpc_port, args.metrics_port) == (9000, 9001, 9002)
-    args = build_parser().parse_args(["--http-port", "7000"])
-    assert args.http_port == 7000
-    assert args.host == "127.0.0.1"
-
-
-def test_bad_port_in_environment_is_a_clear_error(monkeypatch):
-    monkeypatch.setenv("HTTP_PORT", "eighty")
-    with pytest.raises(SystemExit, match="HTTP_PORT='eighty' is not a port number"):
-        build_parser()
-
-
 @pytest.mark.parametrize(
     "token", ["short", "has,comma-in-it-123", "has:colon-in-it-1234", "a=b-0123456789abcdef"]
 )
@@ -93,14 +76,14 @@ def test_default_admin_token_is_random(tmp_path):
 
 
 def test_api_keys_and_limits_are_checked_before_anything_starts(tmp_path, monkeypatch, capsys):
-    from densenet_serve.__main__ import main
+    from densenet_serve.__main__ import build_parser, main
 
     keys = tmp_path / "keys"
     keys.write_text("a-client-key-0123456789\n")
     monkeypatch.delenv("DENSENET_API_KEY_FILE", raising=False)
-    assert build_parser().parse_args([]).api_key_file is None  # off by default
+    assert Options.from_args(build_parser().parse_args([])).network.api_key_file is None  # off by default
     monkeypatch.setenv("DENSENET_API_KEY_FILE", str(keys))
-    assert build_parser().parse_args([]).api_key_file == keys
+    assert Options.from_args(build_parser().parse_args([])).network.api_key_file == keys
     # On loopback there is no edge to check keys: refused, saying how to get one.
     assert main(["--model-repository", str(tmp_path), "--api-key-file", str(keys)]) == 2
     assert "network mode only: pass --host 0.0.0.0" in capsys.readouterr().err

@@ -24,7 +24,7 @@ def image(tmp_path: Path) -> Path:
     [
         (["classify", "x.jpg", "--top-k", "0"], "must be a whole number from 1 to 1000, not '0'"),
         (["classify", "x.jpg", "--top-k", "many"], "not 'many'"),
-        (["classify", "x.jpg", "--concurrency", "0"], "must be a number > 0"),
+        (["classify", "x.jpg", "--concurrency", "0"], "must be a whole number of at least 1, not '0'"),
         (["classify", "x.jpg", "--protocol", "ftp"], "invalid choice"),
         (["classify"], "the following arguments are required: PATH"),
         ([], "the following arguments are required: COMMAND"),
@@ -85,7 +85,7 @@ def test_status_of_an_unreachable_server_exits_1(capsys):
 
 
 def test_the_api_key_file_is_read_and_a_bad_one_is_a_clear_error(image, tmp_path, capsys):
-    from densenet_client.cli.main import api_key
+    from densenet_client.cli.options import api_key
 
     key = tmp_path / "key"
     key.write_text("# for the edge\n\n  cli-test-key-0123456789  \nsecond-line-ignored\n")
