@@ -24,6 +24,13 @@ def postprocess_only_server(model_repository: Path, workdir: Path) -> Iterator[t
 
     repository = workdir / "bare_repository"
     shutil.copytree(model_repository / "postprocess", repository / "postprocess")
+    # The served postprocess reads ../densenet/labels.txt, but a densenet folder without a config
+    # would fail this server's load: the labels go next to postprocess instead.
+    shutil.copy2(model_repository / "densenet" / "labels.txt", repository / "postprocess" / "labels.txt")
+    config = repository / "postprocess" / "config.pbtxt"
+    served = '"../densenet/labels.txt"'
+    assert served in config.read_text(), f"{config} no longer reads {served}"
+    config.write_text(config.read_text().replace(served, '"labels.txt"'))
     options = ServerOptions(
         repository,
         http_port=free_port(),

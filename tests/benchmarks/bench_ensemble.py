@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: imagefac
 from bench_report import STEPS, Window, model_stats, stable, stats_delta, write_reports
 from imagefactory import encode, photo
 
+from densenet_cpu.config import CpuConfig
 from densenet_cpu.placement import Placement, cpu_instance_placements, ort_session_options
 from densenet_serve import ServerOptions, TritonServer
 from densenet_serve.core import ADMIN_HEADER
@@ -62,14 +63,14 @@ def corpus() -> list[bytes]:
 # --- 1. the in-process ONNX Runtime limit -------------------------------------------------------
 
 
-def cpu_config(config_path: Path) -> tuple[dict[str, str], list[Placement]]:
-    """The served CPU config's ONNX Runtime parameters and its instances' placements on this host."""
+def cpu_config(config_path: Path) -> tuple[CpuConfig, list[Placement]]:
+    """The served CPU config's ONNX Runtime settings and its instances' placements on this host."""
     from densenet_build.repository.pbtxt import parse_model_config
 
     config = parse_model_config(config_path.read_text())
-    parameters = {k: v.string_value for k, v in config.parameters.items()}
+    settings = CpuConfig.from_parameters({k: v.string_value for k, v in config.parameters.items()})
     instances = sum(group.count or 1 for group in config.instance_group) or 1
-    return parameters, cpu_instance_placements(parameters, instances)
+    return settings, cpu_instance_placements(settings, instances)
 
 
 class ClosedLoop:
@@ -173,12 +174,12 @@ def ort_limit(
     """
     import onnxruntime as ort
 
-    parameters, placements = cpu_config(onnx_path.parents[1] / "configs" / "cpu.pbtxt")
+    settings, placements = cpu_config(onnx_path.parents[1] / "configs" / "cpu.pbtxt")
     threads = placements[0].threads
     results = []
     for name, options in (
         ("default options", ort.SessionOptions()),
-        (f"cpu config threads ({threads})", ort_session_options(parameters, threads)),
+        (f"cpu config threads ({threads})", ort_session_options(settings, threads)),
     ):
         for batch in batches:
             x = np.ascontiguousarray(np.resize(pixels, (batch, *pixels.shape[1:])))
@@ -186,7 +187,7 @@ def ort_limit(
             results.append({"options": name, "batch": batch, "images_per_s": ips, "stable": ok})
             print(f"  limit: {name:>24}, batch {batch}: {ips:6.1f} images/s", flush=True)
     best = max(results, key=lambda r: r["images_per_s"])
-    sessions = [(ort_session_options(parameters, p.threads), p.cpus) for p in placements]
+    sessions = [(ort_session_options(settings, p.threads), p.cpus) for p in placements]
     ips, ok = sessions_throughput(onnx_path, pixels[:1], sessions, window_s, max_windows)
     pinned = "pinned" if placements[0].cpus is not None else "not pinned"
     layout = {
