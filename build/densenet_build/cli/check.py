@@ -1,4 +1,4 @@
-"""`densenet-build check`: explain, before Triton tries, whether the installed plans fit this TensorRT and
+"""``densenet-build check``: explain, before Triton tries, whether the installed plans fit this TensorRT and
 GPU.
 
 Compare each plan's sidecar with the running TensorRT and GPU (or the values given) and with the

@@ -1,4 +1,4 @@
-"""`densenet-build engine`: build the TensorRT plan from an ONNX variant (TensorRT Python API, or trtexec).
+"""``densenet-build engine``: build the TensorRT plan from an ONNX variant (TensorRT Python API, or trtexec).
 
 Build a strongly typed TensorRT plan (precision comes from the ONNX variant) with one optimization
 profile from the densenet config (min 1, opt = largest preferred batch size, max = max_batch_size), a

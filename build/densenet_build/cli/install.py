@@ -1,4 +1,4 @@
-"""`densenet-build install`: copy a plan into the repository as model_sm<XY>.plan and sync
+"""``densenet-build install``: copy a plan into the repository as model_sm<XY>.plan and sync
 cc_model_filenames.
 
 Copy PLAN and its sidecar to MODEL_DIR/1/model_sm<XY>.plan/.json (XY: the compute capability it was

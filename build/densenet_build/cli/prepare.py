@@ -1,4 +1,4 @@
-"""`densenet-build prepare`: check and prepare an ONNX model: opset/IR, dynamic batch, interface, optional
+"""``densenet-build prepare``: check and prepare an ONNX model: opset/IR, dynamic batch, interface, optional
 simplification.
 
 Check the IR version and opset against the installed onnxruntime and TensorRT's parser (upgrading opsets

@@ -1,4 +1,4 @@
-"""`densenet-build samples`: write sample/calibration JPEGs made from the photographs in scikit-image's
+"""``densenet-build samples``: write sample/calibration JPEGs made from the photographs in scikit-image's
 wheel.
 
 Write COUNT JPEGs cut from real photographs (cat, coffee, astronaut, rocket, motorcycle, Hubble deep

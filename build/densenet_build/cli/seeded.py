@@ -1,4 +1,4 @@
-"""`densenet-build seeded`: write the seeded DenseNet-121 ONNX (batch 1, like densenet-7)."""
+"""``densenet-build seeded``: write the seeded DenseNet-121 ONNX (batch 1, like densenet-7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`densenet-build variants`: make fp32/fp16/int8 ONNX variants and measure their agreement with fp32.
+"""``densenet-build variants``: make fp32/fp16/int8 ONNX variants and measure their agreement with fp32.
 
 Write model_fp32.onnx, model_fp16.onnx (I/O kept FP32) and model_int8.onnx (explicit Q/DQ, symmetric,
 per-channel weights, calibrated on images through the server's preprocessing; the layers int8 harms

@@ -1,4 +1,4 @@
-"""`densenet-build verify`: run the plan with TensorRT on sample images and compare it with ONNX Runtime
+"""``densenet-build verify``: run the plan with TensorRT on sample images and compare it with ONNX Runtime
 fp32.
 
 Run PLAN on the GPU over --samples-dir (through the server's preprocessing) and print the same agreement

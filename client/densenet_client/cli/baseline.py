@@ -22,10 +22,6 @@ from .options import BatchOptions, ConnectionOptions, Unusable
 
 REFERENCE_FORMAT = "densenet-drift-reference/1"  # read by postprocess.drift.load_reference
 
-NAME = "baseline"
-HELP = "write the drift reference: the server's answers to a folder of typical images"
-DESCRIPTION = __doc__
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files, or folders to search")

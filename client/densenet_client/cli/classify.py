@@ -15,10 +15,6 @@ from ..errors import DenseNetClientError
 from .options import BatchOptions, ConnectionOptions
 from .render import failure_line, json_line, table_header, table_rows
 
-NAME = "classify"
-HELP = "classify image files and folders (recursively)"
-DESCRIPTION = __doc__
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files, or folders to search")

@@ -21,10 +21,6 @@ from ..endpoint import Endpoint, parse_endpoint
 from ..errors import ConfigurationError
 from .options import ConnectionOptions, Unusable
 
-NAME = "curl"
-HELP = "print the exact curl command lines that classify an image"
-DESCRIPTION = __doc__
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("image", type=Path)

@@ -22,10 +22,6 @@ from .options import BatchOptions, ConnectionOptions, Unusable, add_classes_list
 
 TOP_K = 5  # top-1 and top-5: the figures ImageNet results are quoted in
 
-NAME = "evaluate"
-HELP = "accuracy of the served pipeline on labelled images (top-1/top-5, 95%% intervals)"
-DESCRIPTION = __doc__
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(

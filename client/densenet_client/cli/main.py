@@ -19,7 +19,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from densenet_contract.cli import EXIT_INTERRUPTED, EXIT_UNUSABLE
+from densenet_contract.cli import EXIT_INTERRUPTED, EXIT_UNUSABLE, add_commands
 
 from ..errors import DenseNetClientError
 from . import baseline, classify, curl, evaluate, quality, status
@@ -32,16 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="densenet-client", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in COMMANDS:  # each: NAME, HELP, DESCRIPTION, add_arguments(parser), run(args)
-        sub = commands.add_parser(
-            command.NAME,
-            help=command.HELP,
-            description=command.DESCRIPTION,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        command.add_arguments(sub)
-        sub.set_defaults(run=command.run)
+    add_commands(parser, COMMANDS)
     return parser
 
 

@@ -25,10 +25,6 @@ from .options import Unusable, add_classes_listed
 DEFAULT_METRICS_URL = "http://localhost:8002/metrics"
 METRICS_URL_VARIABLE = "DENSENET_METRICS_URL"
 
-NAME = "quality"
-HELP = "the server's prediction-quality summary (confidence, classes, refusals, drift)"
-DESCRIPTION = __doc__
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_classes_listed(parser, "--top")

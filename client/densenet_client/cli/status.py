@@ -8,10 +8,6 @@ from densenet_contract.cli import EXIT_FAILED, EXIT_OK
 
 from .options import ConnectionOptions
 
-NAME = "status"
-HELP = "is the server live, the model ready? (exit 0 when ready)"
-DESCRIPTION = __doc__
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     ConnectionOptions.add_arguments(parser)
