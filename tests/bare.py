@@ -12,6 +12,7 @@ from pathlib import Path
 
 import processes
 
+from densenet_build.repository.pbtxt import parse_model_config, update_parameters
 from densenet_serve.distribution import find_distribution, stage_backends
 from densenet_serve.ports import free_port
 from densenet_serve.server import ServerOptions, kill_group, remove_shm_regions, server_environment
@@ -28,9 +29,9 @@ def postprocess_only_server(model_repository: Path, workdir: Path) -> Iterator[t
     # would fail this server's load: the labels go next to postprocess instead.
     shutil.copy2(model_repository / "densenet" / "labels.txt", repository / "postprocess" / "labels.txt")
     config = repository / "postprocess" / "config.pbtxt"
-    served = '"../densenet/labels.txt"'
-    assert served in config.read_text(), f"{config} no longer reads {served}"
-    config.write_text(config.read_text().replace(served, '"labels.txt"'))
+    served = parse_model_config(config.read_text()).parameters["labels_file"].string_value
+    assert served == "../densenet/labels.txt", f"{config} reads its labels from {served!r}"
+    update_parameters(config, {"labels_file": "labels.txt"})
     options = ServerOptions(
         repository,
         http_port=free_port(),
