@@ -65,10 +65,10 @@ def corpus() -> list[bytes]:
 
 def cpu_config(config_path: Path) -> tuple[CpuConfig, list[Placement]]:
     """The served CPU config's ONNX Runtime settings and its instances' placements on this host."""
-    from densenet_build.repository.pbtxt import parse_model_config
+    from densenet_build.repository.pbtxt import parse_model_config, string_parameters
 
     config = parse_model_config(config_path.read_text())
-    settings = CpuConfig.from_parameters({k: v.string_value for k, v in config.parameters.items()})
+    settings = CpuConfig.from_parameters(string_parameters(config))
     instances = sum(group.count or 1 for group in config.instance_group) or 1
     return settings, cpu_instance_placements(settings, instances)
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from tritonclient.grpc import model_config_pb2 as mc
 
-from densenet_build.repository.pbtxt import parse_model_config
+from densenet_build.repository.pbtxt import parse_model_config, string_parameters
 
 REPO = Path(__file__).resolve().parents[2] / "model_repository"
 CONFIG_FILES = sorted([*REPO.glob("*/config.pbtxt"), *REPO.glob("*/configs/*.pbtxt")])
@@ -143,13 +143,13 @@ def test_preprocess_parameters_are_a_valid_contract():
     from preprocess import PreprocessConfig
 
     config = load(REPO / "preprocess/config.pbtxt")
-    parsed = PreprocessConfig.from_parameters({k: v.string_value for k, v in config.parameters.items()})
+    parsed = PreprocessConfig.from_parameters(string_parameters(config))
     assert [3, *parsed.output_size] == list(config.output[0].dims)
     assert parsed == PreprocessConfig()  # the committed contract is the documented default
 
 
 def _preprocess_parameters(path: Path) -> dict[str, str]:
-    return {k: v.string_value for k, v in load(path).parameters.items()}
+    return string_parameters(load(path))
 
 
 def test_dali_preprocess_is_the_default_but_for_the_engine():
@@ -179,9 +179,7 @@ def test_postprocess_parameters_are_known_and_metrics_on():
     from postprocess.config import PostprocessConfig
 
     config = load(REPO / "postprocess/config.pbtxt")
-    parsed = PostprocessConfig.from_parameters(
-        {k: v.string_value for k, v in config.parameters.items()}, 1000
-    )
+    parsed = PostprocessConfig.from_parameters(string_parameters(config), 1000)
     assert parsed.quality_metrics
     assert parsed.drift_reference == ""  # no reference ships: the drift score is opt-in (docs/quality.md)
     assert (parsed.top_k, parsed.low_confidence_threshold, parsed.drift_window) == (5, 0.5, 1000)

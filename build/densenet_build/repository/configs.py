@@ -16,7 +16,7 @@ from tritonclient.grpc import model_config_pb2
 from densenet_contract.names import INPUT_DIMS, INPUT_NAME, OUTPUT_DIMS, OUTPUT_NAME
 
 from ..errors import BuildError, ConfigError
-from .pbtxt import parse_model_config
+from .pbtxt import parse_model_config, string_parameters
 
 # Relative to the working directory: the commands run from the repository root.
 DEFAULT_REPOSITORY = Path("model_repository")
@@ -122,8 +122,7 @@ def load_preprocess_config(path: str | Path = PREPROCESS_CONFIG):  # -> preproce
     from preprocess import ConfigError as PreprocessConfigError
     from preprocess import PreprocessConfig
 
-    parameters = {key: value.string_value for key, value in read_config(path).parameters.items()}
     try:
-        return PreprocessConfig.from_parameters(parameters)
+        return PreprocessConfig.from_parameters(string_parameters(read_config(path)))
     except PreprocessConfigError as error:
         raise ConfigError(f"{path}: {error}") from None

@@ -21,6 +21,11 @@ def parse_model_config(text: str) -> model_config_pb2.ModelConfig:
         raise BuildError(f"not a valid Triton model config: {error}") from None
 
 
+def string_parameters(config: model_config_pb2.ModelConfig) -> dict[str, str]:
+    """A parsed config's ``parameters`` as ``{key: string_value}``, what the models' parsers take."""
+    return {key: value.string_value for key, value in config.parameters.items()}
+
+
 def set_string_parameter(text: str, key: str, value: str) -> str:
     """Set ``parameters { key: KEY value: { string_value: VALUE } }``, replacing or appending one line."""
     line = f'parameters {{ key: "{key}" value: {{ string_value: {json.dumps(value)} }} }}'

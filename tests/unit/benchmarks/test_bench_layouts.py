@@ -7,7 +7,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 from bench_layouts import COMMITTED, LAYOUTS, layout_config, set_parameter
 
-from densenet_build.repository.pbtxt import parse_model_config
+from densenet_build.repository.pbtxt import parse_model_config, string_parameters
 
 CPU_CONFIG = (Path(__file__).resolve().parents[3] / "model_repository/densenet/configs/cpu.pbtxt").read_text()
 
@@ -20,7 +20,7 @@ def test_the_committed_layout_is_the_one_the_benchmark_calls_committed():
 def test_every_layout_is_a_valid_config_with_its_settings(name):
     instances, threads, pin, batching, spin, adaptive = LAYOUTS[name]
     config = parse_model_config(layout_config(CPU_CONFIG, *LAYOUTS[name]))
-    parameters = {k: v.string_value for k, v in config.parameters.items()}
+    parameters = string_parameters(config)
     assert [g.count for g in config.instance_group] == [instances]
     assert config.dynamic_batching.default_queue_policy.max_queue_size > 0  # bounded in every layout
     assert (list(config.dynamic_batching.preferred_batch_size) != [1]) == batching

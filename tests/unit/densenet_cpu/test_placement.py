@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from densenet_build.repository.pbtxt import parse_model_config
+from densenet_build.repository.pbtxt import parse_model_config, string_parameters
 from densenet_cpu import placement
 from densenet_cpu.config import CpuConfig
 from densenet_cpu.placement import (
@@ -78,7 +78,7 @@ def test_instance_index_without_group_names():
 
 def test_the_cpu_config_on_two_cores_gives_each_instance_one_thread_and_both_when_alone():
     config = parse_model_config(CPU_CONFIG.read_text())
-    cpu = CpuConfig.from_parameters({k: v.string_value for k, v in config.parameters.items()})
+    cpu = CpuConfig.from_parameters(string_parameters(config))
     instances = sum(group.count for group in config.instance_group)
     placements = placement.cpu_instance_placements(cpu, instances, available=((0, 1), 2))
     assert placements == [Placement(1, None, 2), Placement(1, None, 2)]

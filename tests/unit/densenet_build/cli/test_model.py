@@ -10,6 +10,7 @@ import pytest
 
 from densenet_build.__main__ import main
 from densenet_build.repository.configs import load_preprocess_config, read_config
+from densenet_build.repository.pbtxt import string_parameters
 from densenet_contract.names import PREPROCESSING_KEY, SOURCE_SHA256_KEY, WEIGHTS_KEY
 
 REPO = Path(__file__).resolve().parents[4] / "model_repository"
@@ -21,7 +22,7 @@ def repository(tmp_path):
 
 
 def _parameters(path: Path) -> dict[str, str]:
-    return {k: v.string_value for k, v in read_config(path).parameters.items()}
+    return string_parameters(read_config(path))
 
 
 def test_trained_model_installs_with_its_preprocessing(repository, trained_model, tmp_path, capsys):
