@@ -1,7 +1,8 @@
 """Image preprocessing for the DenseNet ensemble: untrusted encoded bytes → normalized NCHW float32.
 
 Pure numpy/Pillow; never imports Triton. The ``preprocess`` model's ``model.py`` is thin glue
-around :class:`Preprocessor`.
+around :func:`open_pipeline`: the Python :class:`Preprocessor` or the DALI pipeline, both
+:class:`ImagePipeline`.
 """
 
 from .config import ChannelOrder, Engine, PreprocessConfig, ResamplingMode, ResizeMode
@@ -16,7 +17,8 @@ from .errors import (
     PreprocessError,
     TooManyPixelsError,
 )
-from .pipeline import Batch, Preprocessor
+from .factory import open_pipeline
+from .pipeline import Batch, ImagePipeline, Preprocessor, preprocess_one
 from .transform import Normalizer, resize
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "Engine",
     "FormatNotAllowedError",
     "ImageError",
+    "ImagePipeline",
     "ImageTooLargeError",
     "Normalizer",
     "PreprocessConfig",
@@ -37,6 +40,8 @@ __all__ = [
     "ResizeMode",
     "TooManyPixelsError",
     "decode_image",
+    "open_pipeline",
+    "preprocess_one",
     "resize",
     "sniff_format",
     "strip_padding",

@@ -154,6 +154,8 @@ class PreprocessConfig:
     jpeg_draft: bool = True
     resampling_mode: ResamplingMode = PRESETS[DEFAULT_PRESET].resampling_mode
     engine: Engine = Engine.PYTHON
+    # The named recipe the settings started from (keys beside it may override parts): reported, not compared.
+    preset: str = DEFAULT_PRESET
     # The model's densenet_* input metrics (docs/quality.md); not preprocessing: never compared.
     quality_metrics: bool = True
 
@@ -207,6 +209,7 @@ class PreprocessConfig:
             jpeg_draft=p.boolean("jpeg_draft", preset.jpeg_draft),
             resampling_mode=p.enum("resampling_mode", preset.resampling_mode, ResamplingMode),
             engine=p.enum("engine", Engine.PYTHON, Engine),
+            preset=preset_name,
             quality_metrics=p.boolean("quality_metrics", True),
         )
 
@@ -224,6 +227,7 @@ class PreprocessConfig:
             "channel_order": preset.channel_order,
             "resampling_mode": preset.resampling_mode,
             "jpeg_draft": preset.jpeg_draft,
+            "preset": name,
         }
         return cls(**{**values, **overrides})  # type: ignore[arg-type]
 

@@ -234,12 +234,6 @@ class DaliPreprocessor:
             checked.append((inputs, (len(data), width * height)))
         return checked
 
-    def process_batch(self, rows: Sequence[Row]) -> list[np.ndarray | ImageError]:
-        """Like :meth:`Preprocessor.process_batch`: float32 [3, H, W] or the :class:`ImageError`, per row."""
-        if self.device_id is not None:
-            raise RuntimeError("process_batch returns host arrays; a GPU pipeline hands out Batch.pixels")
-        return self.process(rows).results
-
     def _decode(self, chunk: list[tuple[int, np.ndarray, dict[str, np.ndarray]]]) -> list[Any]:
         try:
             return self._run(chunk)
@@ -271,11 +265,18 @@ class DaliPreprocessor:
         if any(isinstance(result, ImageError) for result in results):
             raise RuntimeError("the DALI pipeline cannot decode its own warm-up images")
 
+    def close(self) -> None:
+        """Drop the pipeline: DALI frees its threads and (GPU) buffers when the last reference goes."""
+        self._pipe = None
+
 
 def run_cpu(
     config: PreprocessConfig, encoded_images: Sequence[Row], *, batch_size: int = 32
 ) -> list[np.ndarray | ImageError]:
     """The GPU pipeline's definition on DALI's CPU operators: one [3, H, W] float32 array or one
-    :class:`ImageError` per image, as :meth:`Preprocessor.process_batch` returns them."""
+    :class:`ImageError` per image, as :meth:`Preprocessor.process` returns them."""
     preprocessor = DaliPreprocessor(config, max_batch_size=max(1, min(batch_size, len(encoded_images))))
-    return preprocessor.process_batch(encoded_images)
+    try:
+        return preprocessor.process(encoded_images).results
+    finally:
+        preprocessor.close()

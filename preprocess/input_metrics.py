@@ -14,7 +14,7 @@ class InputMetrics:
     """The densenet_* input metrics (docs/quality.md), made through ``metrics`` (the model passes
     ``Metrics.of(pb_utils.MetricFamily)``); :meth:`write` runs on the model's metrics writer thread."""
 
-    def __init__(self, metrics: Metrics, config: PreprocessConfig, preset: str) -> None:
+    def __init__(self, metrics: Metrics, config: PreprocessConfig) -> None:
         self._metrics = metrics  # keeps the families alive: a collected family takes its series away
         refused = "Images refused by preprocess, by reason"
         self.refused = {
@@ -27,7 +27,7 @@ class InputMetrics:
         self.pixels = metrics.histogram(
             "densenet_image_pixels", "Width x height of each accepted image", PIXELS_BUCKETS
         )
-        labels = preprocessing_labels(config, preset)
+        labels = preprocessing_labels(config)
         metrics.gauge("densenet_preprocessing_info", "The preprocessing served (always 1)", **labels).set(1)
 
     def write(self, batches: list[tuple[list[str], list[tuple[int, int]]]]) -> None:

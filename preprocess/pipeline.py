@@ -6,7 +6,7 @@ import io
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from PIL import Image
@@ -41,6 +41,36 @@ class Batch:
     def pixels(self, start: int, count: int) -> Any:
         """``count`` rows from ``start``, none refused, as one [count, 3, H, W] float32 tensor."""
         return self.stack(self.results[start : start + count])
+
+
+class ImagePipeline(Protocol):
+    """What ``model.py`` needs of a preprocessing implementation, whichever runs it (Python or DALI).
+
+    As Polygraphy's runners fix activate/infer/deactivate, every implementation is built from a
+    :class:`PreprocessConfig`, then answers :meth:`process` until :meth:`close`.
+    """
+
+    config: PreprocessConfig
+
+    def process(self, rows: Sequence[Row]) -> Batch:
+        """Each encoded row (zero padding allowed) → its pixels or the :class:`ImageError` that refused it."""
+        ...
+
+    def warm_up(self) -> None:
+        """Run every decode path once, so the first request pays no first-use costs."""
+        ...
+
+    def close(self) -> None:
+        """Release threads and pipelines; the object is not used afterwards."""
+        ...
+
+
+def preprocess_one(pipeline: ImagePipeline, row: Row) -> np.ndarray:
+    """One encoded image → float32 [3, H, W] on the host; raises the :class:`ImageError` that refused it."""
+    (result,) = pipeline.process([row]).results
+    if isinstance(result, ImageError):
+        raise result
+    return np.asarray(result)
 
 
 def warm_up_images() -> list[bytes]:
@@ -82,25 +112,14 @@ class Preprocessor:
             return resize_region(decode_scaled(data, self.config, self._draft), self.config)
         return resize(decode_image(data, self.config, self._draft), self.config)
 
-    def __call__(self, row: Row) -> np.ndarray:
-        """One encoded image → float32 [3, H, W]."""
-        return self._normalize(self.decode(row)[np.newaxis])[0]
-
-    def process_batch(self, rows: Sequence[Row]) -> list[np.ndarray | ImageError]:
-        """Each row → float32 [3, H, W], or the :class:`ImageError` that rejected it, in order.
+    def process(self, rows: Sequence[Row]) -> Batch:
+        """Each row → float32 [3, H, W] or the :class:`ImageError` that rejected it, in order, and each
+        row's (encoded bytes, declared pixels) for the metrics.
 
         Each image is normalized by the thread that decoded it, straight into its slot of one batch
-        buffer: nothing is stacked or copied afterwards on a single thread.
-        """
-        return self.process_batch_measured(rows)[0]
-
-    def process_batch_measured(
-        self, rows: Sequence[Row]
-    ) -> tuple[list[np.ndarray | ImageError], list[tuple[int, int]]]:
-        """:meth:`process_batch`, and each row's (encoded bytes, pixels) for the metrics.
-
-        Bytes are counted after the zero padding is stripped; pixels (width x height as the image
-        declares them) only for accepted images, 0 for refused ones.
+        buffer: nothing is stacked or copied afterwards on a single thread. Bytes are counted after the
+        zero padding is stripped; pixels (width x height as the image declares them) only for accepted
+        images, 0 for refused ones.
         """
         out = np.empty((len(rows), 3, *self.config.output_size), dtype=np.float32)
         sizes = [(0, 0)] * len(rows)
@@ -119,19 +138,15 @@ class Preprocessor:
         # One image is decoded on the calling thread: a hand-off to the pool only adds latency.
         indices = range(len(rows))
         parallel = self._pool is not None and len(rows) > 1
-        return list(self._pool.map(one, indices) if parallel else map(one, indices)), sizes
-
-    def process(self, rows: Sequence[Row]) -> Batch:
-        """:meth:`process_batch_measured` as a :class:`Batch`, the shape every engine answers in."""
-        results, sizes = self.process_batch_measured(rows)
-        return Batch(results, sizes=sizes)
+        return Batch(list(self._pool.map(one, indices) if parallel else map(one, indices)), sizes=sizes)
 
     def warm_up(self) -> None:
         """Run every decode path once on every pool thread (libjpeg-turbo's DCT scales, Pillow's JPEG
         and PNG decoders, the resizes, the normalization), so the first request pays no first use."""
         rows = warm_up_images()
         # A lone image runs on the calling thread, a batch on the pool: warm both.
-        results = [*self.process_batch(rows[:1]), *self.process_batch(rows * max(1, self.config.threads))]
+        batches = (self.process(rows[:1]), self.process(rows * max(1, self.config.threads)))
+        results = [result for batch in batches for result in batch.results]
         if any(isinstance(result, ImageError) for result in results):
             raise RuntimeError("preprocessing cannot decode its own warm-up images")
 

@@ -51,11 +51,11 @@ def all_reasons() -> tuple[str, ...]:
     return (*REFUSAL_REASONS.values(), OTHER_REASON)
 
 
-def preprocessing_labels(config: PreprocessConfig, preset: str) -> dict[str, str]:
+def preprocessing_labels(config: PreprocessConfig) -> dict[str, str]:
     """The labels of the info gauge that says which preprocessing is served (one series per server)."""
     height, width = config.output_size
     return {
-        "preset": preset,
+        "preset": config.preset,
         "resize_mode": config.resize_mode.value,
         "resize_size": str(config.resize_size),
         "output_size": f"{height}x{width}",

@@ -13,7 +13,7 @@ import numpy as np
 
 from densenet_serve.health import BUSY  # Triton's refusal when a model's bounded queue is full
 from postprocess import softmax, top_k
-from preprocess import PreprocessConfig, Preprocessor
+from preprocess import PreprocessConfig, Preprocessor, preprocess_one
 
 T = TypeVar("T")
 
@@ -94,7 +94,7 @@ def reference_top_k(
     """What the ensemble should answer, computed in this process: our preprocessing, ONNX Runtime, softmax."""
     import onnxruntime as ort
 
-    pixels = Preprocessor(config or PreprocessConfig())(image)[np.newaxis]
+    pixels = preprocess_one(Preprocessor(config or PreprocessConfig()), image)[np.newaxis]
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     logits = session.run(["fc6_1"], {"data_0": pixels})[0]
     ids, scores = top_k(softmax(logits), k)

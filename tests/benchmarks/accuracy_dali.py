@@ -46,7 +46,7 @@ def measure(session, config: PreprocessConfig, images: list[bytes], labels: list
             f"DALI refused {len(refused)} images the set holds, e.g. #{refused[0]}: {dali[refused[0]]}"
         )
     python = {
-        name: Preprocessor(PreprocessConfig(**{**config.__dict__, **overrides})).process_batch(images)
+        name: Preprocessor(PreprocessConfig(**{**config.__dict__, **overrides})).process(images).results
         for name, overrides in PATHS.items()
         if name in ("fast", "exact")
     }

@@ -37,7 +37,7 @@ from servers import REPO_ROOT
 from densenet_build.acquire.sources import trained_test_model
 from densenet_build.images.samples import write_samples
 from densenet_client.cli.datasets import find_labelled
-from preprocess import PreprocessConfig, Preprocessor, ResamplingMode
+from preprocess import PreprocessConfig, Preprocessor, ResamplingMode, preprocess_one
 
 CACHE = REPO_ROOT / ".cache" / "test-models"
 PATHS = {
@@ -59,7 +59,7 @@ def upscaled(data: bytes, factor: int = 4) -> bytes:
 def top1(session: ort.InferenceSession, preprocessor: Preprocessor, images: Iterable[bytes]) -> np.ndarray:
     answers = []
     for data in images:
-        logits = session.run(None, {"data_0": preprocessor(data)[np.newaxis]})[0]
+        logits = session.run(None, {"data_0": preprocess_one(preprocessor, data)[np.newaxis]})[0]
         answers.append(int(np.argmax(logits.reshape(-1))))
     return np.asarray(answers)
 

@@ -41,7 +41,7 @@ from densenet_cpu.placement import Placement, cpu_instance_placements, ort_sessi
 from densenet_serve import ServerOptions, TritonServer
 from densenet_serve.core import ADMIN_HEADER
 from densenet_serve.ports import free_port
-from preprocess import PreprocessConfig, Preprocessor
+from preprocess import PreprocessConfig, Preprocessor, preprocess_one
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS_SPEC = [  # (photo, width, height): varied sizes and aspect ratios, all real photographs
@@ -217,11 +217,13 @@ def lone_requests(
     preprocessor = Preprocessor(PreprocessConfig(decode_threads=1))
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     client = httpclient.InferenceServerClient(url, network_timeout=120)
-    pixels = [preprocessor(image)[np.newaxis] for image in images]
+    pixels = [preprocess_one(preprocessor, image)[np.newaxis] for image in images]
 
     methods: dict[str, Callable[[int], object]] = {
         "model_ms": lambda i: session.run(None, {"data_0": pixels[i]}),
-        "pipeline_ms": lambda i: session.run(None, {"data_0": preprocessor(images[i])[np.newaxis]}),
+        "pipeline_ms": lambda i: session.run(
+            None, {"data_0": preprocess_one(preprocessor, images[i])[np.newaxis]}
+        ),
         "ensemble_ms": lambda i: classify(httpclient, client, images[i]),
     }
     samples: dict[str, list[list[float]]] = {name: [[] for _ in images] for name in methods}
@@ -398,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
 
     images = corpus()
     preprocessor = Preprocessor(PreprocessConfig(decode_threads=1))
-    pixels = np.stack([preprocessor(image) for image in images])
+    pixels = np.stack([preprocess_one(preprocessor, image) for image in images])
     preprocessor.close()
     token = "bench-admin-token"
     with tempfile.TemporaryDirectory(prefix="densenet-bench-") as workdir:

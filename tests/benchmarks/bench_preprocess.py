@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: imagefac
 from imagefactory import encode, jpeg_bomb, photo, png_bomb, sized_jpeg
 
 from densenet_build.images.samples import write_samples
-from preprocess import ImageError, PreprocessConfig, Preprocessor, ResamplingMode
+from preprocess import ImageError, PreprocessConfig, Preprocessor, ResamplingMode, preprocess_one
 from preprocess.decode import dct_scale
 from preprocess.transform import draft_size
 
@@ -129,14 +129,14 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
                 lambda d=data: decode_only(d),
                 floor,
                 lambda d=data: naive(d),
-                lambda d=data: exact(d),
-                lambda d=data: fast(d),
+                lambda d=data: preprocess_one(exact, d),
+                lambda d=data: preprocess_one(fast, d),
             ],
             repeat,
         )
         batch = [data] * 32
         batch1_s, batch2_s = timed(
-            [lambda b=batch: fast.process_batch(b), lambda b=batch: threaded.process_batch(b)],
+            [lambda b=batch: fast.process(b).results, lambda b=batch: threaded.process(b).results],
             max(3, repeat // 4),
             warmup=1,
         )
@@ -189,8 +189,8 @@ def bench_corpus(images: list[bytes], rounds: int) -> dict[str, object]:
         python = Preprocessor(config)
         closers.append(python.close)
         dali = DaliPreprocessor(config, max_batch_size=32)
-        engines[f"python {threads}"] = python.process_batch
-        engines[f"dali {threads}"] = dali.process_batch
+        engines[f"python {threads}"] = lambda rows, python=python: python.process(rows).results
+        engines[f"dali {threads}"] = lambda rows, dali=dali: dali.process(rows).results
         if threads == 1:  # what stays on the CPU when DALI decodes on a GPU: the checks
             engines["dali checks 1"] = lambda rows, dali=dali: [checked for checked, _ in dali.check(rows)]
     batches = [images[i : i + 32] for i in range(0, len(images), 32)]

@@ -7,6 +7,7 @@ the served DALI path end to end: a trained classifier's answers, and bad images 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,9 +16,11 @@ import pytest
 import tritonclient.http as httpclient
 from imagefactory import bad_images, cat_jpeg, corrupt_huffman_table, encode, photo, sized_jpeg
 from inference import http_infer, reference_top_k, results, until_admitted
-from servers import serving_model
+from scratch import scratch_repository
+from servers import REPO_ROOT, serving
 from tritonclient.utils import InferenceServerException
 
+from densenet_serve import TritonServer
 from preprocess import PreprocessConfig
 
 pytest.importorskip("nvidia.dali", reason="nvidia-dali is in requirements/dali.txt (make dev installs it)")
@@ -39,9 +42,19 @@ def serve_dali_on_the_cpu(repository: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def dali_url(trained_model, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with serving_model(trained_model, tmp_path_factory.mktemp("dali"), edit=serve_dali_on_the_cpu) as url:
-        yield url
+def dali_server(trained_model, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonServer]:
+    workdir = tmp_path_factory.mktemp("dali")
+    repository = scratch_repository(
+        REPO_ROOT / "model_repository", workdir / "model_repository", trained_model
+    )
+    serve_dali_on_the_cpu(repository)
+    with serving(repository, workdir) as triton:
+        yield triton
+
+
+@pytest.fixture(scope="module")
+def dali_url(dali_server: TritonServer) -> str:
+    return f"127.0.0.1:{dali_server.options.http_port}"
 
 
 @pytest.fixture
@@ -109,3 +122,12 @@ def test_a_bad_image_in_a_multi_image_request_names_its_row(client):
     assert "image 2 of 2: corrupt image data" in caught.value.message()
     labels, _, _ = results(http_infer(client, [cat_jpeg()]))  # the rebuilt pipeline serves on
     assert labels[0]
+
+
+def test_the_dali_engine_unloads_cleanly(dali_server):
+    """Last in this file: stopping the server runs each instance's finalize, which closes the pipeline."""
+    dali_server.stop()
+    log = dali_server.log_path.read_text(errors="replace")
+    assert "successfully unloaded 'preprocess'" in log
+    finalize_failures = re.findall(r"[^\n]*\): finalize[^\n]*", log)
+    assert not finalize_failures, f"finalize raised: {finalize_failures}"

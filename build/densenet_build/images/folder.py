@@ -37,7 +37,7 @@ def load_tensors(folder: str | Path, config, limit: int | None = None) -> tuple[
     paths = list_images(folder, limit)
     preprocessor = Preprocessor(config)
     try:
-        results = preprocessor.process_batch([p.read_bytes() for p in paths])
+        results = preprocessor.process([p.read_bytes() for p in paths]).results
     finally:
         preprocessor.close()
     tensors, names = [], []

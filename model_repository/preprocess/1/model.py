@@ -8,8 +8,7 @@ import triton_python_backend_utils as pb_utils
 from densenet_contract.metrics import WRITE_INTERVAL_S, BackgroundWriter, Metrics
 from densenet_contract.names import IMAGE, PIXELS
 from densenet_contract.parameters import config_parameters
-from preprocess import ConfigError, Engine, ImageError, PreprocessConfig, Preprocessor
-from preprocess.config import DEFAULT_PRESET
+from preprocess import ConfigError, ImageError, PreprocessConfig, open_pipeline
 from preprocess.input_metrics import InputMetrics
 from preprocess.quality import refusal_reason
 
@@ -26,23 +25,17 @@ class TritonPythonModel:
             )
         if pb_utils.triton_string_to_numpy(output["data_type"]) != np.float32:
             raise ValueError(f"{PIXELS} is {output['data_type']}; both engines produce TYPE_FP32")
-        if config.engine is Engine.DALI:
-            from preprocess.dali import DaliPreprocessor  # only this engine needs nvidia-dali
-
-            on_gpu = args["model_instance_kind"] == "GPU"
-            self._preprocessor = DaliPreprocessor(
-                config,
-                max_batch_size=max(1, model_config["max_batch_size"]),
-                device_id=int(args["model_instance_device_id"]) if on_gpu else None,
-            )
-        else:
-            self._preprocessor = Preprocessor(config)
+        on_gpu = args["model_instance_kind"] == "GPU"
+        self._preprocessor = open_pipeline(
+            config,
+            max_batch_size=model_config["max_batch_size"],
+            device_id=int(args["model_instance_device_id"]) if on_gpu else None,
+        )
         self._preprocessor.warm_up()  # before READY: the first request pays no first-use costs
-        preset = parameters.get("preset", DEFAULT_PRESET).strip()
         # Metric updates are round trips to the server: written off the request path.
         self._metrics = (
             BackgroundWriter(
-                InputMetrics(Metrics.of(pb_utils.MetricFamily), config, preset).write,
+                InputMetrics(Metrics.of(pb_utils.MetricFamily), config).write,
                 interval_s=WRITE_INTERVAL_S,
             )
             if config.quality_metrics

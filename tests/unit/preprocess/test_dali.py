@@ -54,7 +54,7 @@ def python_exact(config: PreprocessConfig) -> Preprocessor:
 def test_every_preset_matches_the_python_path_within_one_grey_level(preset):
     config = PreprocessConfig.from_preset(preset, decode_threads=1)
     images = list(PHOTOS.values())
-    expected = python_exact(config).process_batch(images)
+    expected = python_exact(config).process(images).results
     for name, ours, theirs in zip(PHOTOS, run_cpu(config, images), expected, strict=True):
         assert ours.shape == theirs.shape == (3, 224, 224), name
         assert ours.dtype == np.float32
@@ -72,7 +72,7 @@ def test_the_default_fast_path_is_close_too():
     config = PreprocessConfig(decode_threads=1)
     images = list(PHOTOS.values())
     for name, ours, theirs in zip(
-        PHOTOS, run_cpu(config, images), Preprocessor(config).process_batch(images), strict=True
+        PHOTOS, run_cpu(config, images), Preprocessor(config).process(images).results, strict=True
     ):
         assert grey_levels(ours, theirs, config).mean() < 1.5, name
 
@@ -97,7 +97,9 @@ def test_geometry_and_channels_follow_the_config(overrides):
     }
     config = PreprocessConfig(decode_threads=1, **converted)
     images = [PHOTOS["cat-451x300"], PHOTOS["astronaut-portrait"]]
-    for ours, theirs in zip(run_cpu(config, images), python_exact(config).process_batch(images), strict=True):
+    for ours, theirs in zip(
+        run_cpu(config, images), python_exact(config).process(images).results, strict=True
+    ):
         assert ours.shape == theirs.shape == (3, *config.output_size)
         tolerance = 1.01 if config.interpolation is not Image.Resampling.NEAREST else 0.5
         # nearest picks a neighbour: the same one unless two are equally near (a rounding tie)
@@ -109,7 +111,7 @@ def test_exif_orientation_is_applied(orientation):
     config = PreprocessConfig(decode_threads=1)
     data = factory.with_exif_orientation(Image.fromarray(factory.gradient(320, 200)), orientation)
     (ours,) = run_cpu(config, [data])
-    (theirs,) = python_exact(config).process_batch([data])
+    (theirs,) = python_exact(config).process([data]).results
     assert grey_levels(ours, theirs, config).max() <= 1.01
 
 
@@ -117,7 +119,7 @@ def side_by_side(images: dict[str, bytes], python: Preprocessor):
     """(name, DALI's result, the Python path's result) per image."""
     config = python.config
     ours = run_cpu(config, list(images.values()))
-    return zip(images, ours, python.process_batch(list(images.values())), strict=True)
+    return zip(images, ours, python.process(list(images.values())).results, strict=True)
 
 
 def test_odd_but_valid_images_decode_like_the_python_path():
@@ -153,13 +155,13 @@ def test_an_image_the_decoder_fails_on_fails_alone_and_the_pipeline_recovers():
     broken = factory.corrupt_huffman_table(PHOTOS["cat-451x300"])
     preprocessor = DaliPreprocessor(config, max_batch_size=4)
     good = PHOTOS["coffee-500x375"]
-    (alone,) = preprocessor.process_batch([good])
-    first, failed, last = preprocessor.process_batch([good, broken, good])
+    (alone,) = preprocessor.process([good]).results
+    first, failed, last = preprocessor.process([good, broken, good]).results
     assert isinstance(failed, CorruptImageError)
     assert str(failed) == "corrupt image data: the decoder cannot read it"
     np.testing.assert_array_equal(first, alone)
     np.testing.assert_array_equal(last, alone)
-    (again,) = preprocessor.process_batch([good])  # the rebuilt pipeline serves on
+    (again,) = preprocessor.process([good]).results  # the rebuilt pipeline serves on
     np.testing.assert_array_equal(again, alone)
 
 
@@ -168,7 +170,7 @@ def test_an_unknown_marker_inside_the_scan_is_refused_as_pillow_refuses_it():
     sos = data.find(b"\xff\xda")
     data[sos + 400 : sos + 402] = b"\xff\x4c"  # libjpeg: "Unsupported marker type 0x4c"
     config = PreprocessConfig(decode_threads=1)
-    (python,) = Preprocessor(config).process_batch([bytes(data)])
+    (python,) = Preprocessor(config).process([bytes(data)]).results
     (ours,) = run_cpu(config, [bytes(data)])
     assert isinstance(python, CorruptImageError)
     assert isinstance(ours, CorruptImageError)
@@ -188,8 +190,8 @@ def test_mutated_images_only_ever_give_pixels_or_an_image_error():
     rng = np.random.default_rng(1)
     rows = [factory.mutated(seeds[i % len(seeds)], rng) for i in range(200)]
     preprocessor = DaliPreprocessor(config, max_batch_size=16)
-    ours = preprocessor.process_batch(rows)
-    theirs = Preprocessor(config).process_batch(rows)
+    ours = preprocessor.process(rows).results
+    theirs = Preprocessor(config).process(rows).results
     for result in ours:
         if not isinstance(result, ImageError):
             assert result.shape == (3, 224, 224)
@@ -210,7 +212,7 @@ def test_more_rows_than_the_pipeline_batch_are_processed_in_chunks():
     config = PreprocessConfig(decode_threads=1)
     preprocessor = DaliPreprocessor(config, max_batch_size=2)
     rows = [PHOTOS["cat-451x300"]] * 5
-    results = preprocessor.process_batch(rows)
+    results = preprocessor.process(rows).results
     assert len(results) == 5
     for result in results[1:]:
         np.testing.assert_array_equal(result, results[0])

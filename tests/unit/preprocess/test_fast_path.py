@@ -23,7 +23,15 @@ from imagefactory import (
 )
 from PIL import Image
 
-from preprocess import ImageError, PreprocessConfig, Preprocessor, ResamplingMode, ResizeMode, resize
+from preprocess import (
+    ImageError,
+    PreprocessConfig,
+    Preprocessor,
+    ResamplingMode,
+    ResizeMode,
+    preprocess_one,
+    resize,
+)
 from preprocess.decode import dct_scale, decode_image, decode_scaled
 from preprocess.transform import draft_size, resize_region, source_box
 
@@ -119,9 +127,9 @@ def test_exif_orientation_is_honoured_on_the_fast_path(orientation):
             orientation
         ]
     )
-    reference = Preprocessor(FAST)(encode(upright, "JPEG", quality=95))
-    rotated = Preprocessor(FAST)(with_exif_orientation(stored, orientation))
-    sideways = Preprocessor(FAST)(encode(stored, "JPEG", quality=95))
+    reference = preprocess_one(Preprocessor(FAST), encode(upright, "JPEG", quality=95))
+    rotated = preprocess_one(Preprocessor(FAST), with_exif_orientation(stored, orientation))
+    sideways = preprocess_one(Preprocessor(FAST), encode(stored, "JPEG", quality=95))
     assert np.abs(rotated - reference).mean() < 0.05  # JPEG noise only (0.017 per grey level)
     assert np.abs(sideways - reference).mean() > 0.2  # the test can fail: without the tag it differs
 
@@ -140,10 +148,13 @@ def test_exif_orientation_is_honoured_on_the_fast_path(orientation):
 )
 @pytest.mark.parametrize("mode", [ResizeMode.SHORTER_SIDE_CROP, ResizeMode.STRETCH])
 def test_fast_model_input_is_within_a_few_grey_levels_of_exact(image, mode):
-    fast = Preprocessor(PreprocessConfig(decode_threads=1, resize_mode=mode))(image)
-    exact = Preprocessor(
-        PreprocessConfig(decode_threads=1, resize_mode=mode, resampling_mode=ResamplingMode.EXACT)
-    )(image)
+    fast = preprocess_one(Preprocessor(PreprocessConfig(decode_threads=1, resize_mode=mode)), image)
+    exact = preprocess_one(
+        Preprocessor(
+            PreprocessConfig(decode_threads=1, resize_mode=mode, resampling_mode=ResamplingMode.EXACT)
+        ),
+        image,
+    )
     grey_levels = np.abs(fast - exact) / 0.017
     # Pillow's rounding of the sub-pixel box, and for large JPEGs the DCT-scaled decode.
     assert grey_levels.mean() < 1.0
@@ -172,14 +183,16 @@ def test_the_configured_interpolation_resizes_the_region():
 def test_inception_stays_bit_exact_with_image_client_on_a_large_jpeg():
     """image_client decodes at full size and stretches the whole image; so does the preset."""
     data = sized_jpeg(1920, 1080)
-    ours = Preprocessor(PreprocessConfig.from_preset("inception", decode_threads=1))(data)
+    ours = preprocess_one(Preprocessor(PreprocessConfig.from_preset("inception", decode_threads=1)), data)
     resized = np.array(Image.open(io.BytesIO(data)).convert("RGB").resize((224, 224), Image.BILINEAR))
     expected = np.transpose(resized.astype(np.float32) / 127.5 - 1, (2, 0, 1))
     # Subtracting the mean then dividing (ours) vs image_client's x / 127.5 - 1: float32 rounding.
     np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-6)
-    draft = Preprocessor(PreprocessConfig.from_preset("inception", decode_threads=1, jpeg_draft=True))(data)
+    draft = preprocess_one(
+        Preprocessor(PreprocessConfig.from_preset("inception", decode_threads=1, jpeg_draft=True)), data
+    )
     assert np.abs(draft - expected).max() > 1e-3  # the test can fail: a draft decode is not image_client
 
 
 def test_the_fast_path_serves_a_cat():
-    assert Preprocessor(FAST)(cat_jpeg()).shape == (3, 224, 224)
+    assert preprocess_one(Preprocessor(FAST), cat_jpeg()).shape == (3, 224, 224)

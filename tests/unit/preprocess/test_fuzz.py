@@ -42,9 +42,9 @@ DALI = _dali()  # the GPU deployment's pipeline on DALI's CPU operators, behind 
 
 
 def run(data: bytes) -> None:
-    results = [PREPROCESSOR.process_batch([data])[0]]
+    results = [PREPROCESSOR.process([data]).results[0]]
     if DALI is not None:
-        results.append(DALI.process_batch([data])[0])
+        results.append(DALI.process([data]).results[0])
     for result in results:
         if isinstance(result, ImageError):
             assert str(result), "an ImageError must say what is wrong"

@@ -9,7 +9,7 @@ from preprocess.quality import all_reasons
 
 def test_refusals_sizes_and_the_info_gauge():
     metrics, families = recording_metrics()
-    inputs = InputMetrics(metrics, PreprocessConfig(), "densenet_caffe")
+    inputs = InputMetrics(metrics, PreprocessConfig())
     refused = families["densenet_images_refused_total"]
     assert {dict(labels)["reason"] for labels in refused.metrics} == set(all_reasons())  # all exist at 0
 

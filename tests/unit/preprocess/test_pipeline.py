@@ -5,7 +5,14 @@ import pytest
 from imagefactory import cat_jpeg, encode, gradient, photo, png_bomb
 from PIL import Image
 
-from preprocess import CorruptImageError, EmptyImageError, ImageError, PreprocessConfig, Preprocessor
+from preprocess import (
+    CorruptImageError,
+    EmptyImageError,
+    ImageError,
+    PreprocessConfig,
+    Preprocessor,
+    preprocess_one,
+)
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +23,7 @@ def preprocessor():
 
 
 def test_single_image_output(preprocessor):
-    pixels = preprocessor(cat_jpeg())
+    pixels = preprocess_one(preprocessor, cat_jpeg())
     assert pixels.shape == (3, 224, 224)
     assert pixels.dtype == np.float32
     # densenet_caffe: (x - mean) * 0.017 spans about -2.1 .. 2.6 for x in 0..255
@@ -27,7 +34,7 @@ def test_batch_keeps_order_and_isolates_bad_rows(preprocessor):
     good = cat_jpeg()
     png = encode(Image.fromarray(gradient(300, 200)), "PNG")
     rows = [good, b"", png, good[:-100], png_bomb(), good + b"\0" * 50]
-    results = preprocessor.process_batch(rows)
+    results = preprocessor.process(rows).results
     assert [type(r).__name__ for r in results] == [
         "ndarray",
         "EmptyImageError",
@@ -36,9 +43,9 @@ def test_batch_keeps_order_and_isolates_bad_rows(preprocessor):
         "TooManyPixelsError",
         "ndarray",
     ]
-    np.testing.assert_array_equal(results[0], preprocessor(good))
+    np.testing.assert_array_equal(results[0], preprocess_one(preprocessor, good))
     np.testing.assert_array_equal(results[5], results[0])
-    np.testing.assert_array_equal(results[2], preprocessor(png))
+    np.testing.assert_array_equal(results[2], preprocess_one(preprocessor, png))
     assert isinstance(results[1], EmptyImageError)
     assert isinstance(results[3], CorruptImageError)
 
@@ -49,9 +56,9 @@ def test_numpy_rows_with_padding(preprocessor):
     rows = np.zeros((2, width), np.uint8)
     rows[0, : len(a)] = np.frombuffer(a, np.uint8)
     rows[1, : len(b)] = np.frombuffer(b, np.uint8)
-    results = preprocessor.process_batch(list(rows))
-    np.testing.assert_array_equal(results[0], preprocessor(a))
-    np.testing.assert_array_equal(results[1], preprocessor(b))
+    results = preprocessor.process(list(rows)).results
+    np.testing.assert_array_equal(results[0], preprocess_one(preprocessor, a))
+    np.testing.assert_array_equal(results[1], preprocess_one(preprocessor, b))
 
 
 def test_threaded_and_serial_results_are_identical():
@@ -59,7 +66,7 @@ def test_threaded_and_serial_results_are_identical():
     serial = Preprocessor(PreprocessConfig(decode_threads=1))
     threaded = Preprocessor(PreprocessConfig(decode_threads=2))
     try:
-        for one, two in zip(serial.process_batch(rows), threaded.process_batch(rows), strict=False):
+        for one, two in zip(serial.process(rows).results, threaded.process(rows).results, strict=False):
             np.testing.assert_array_equal(one, two)
     finally:
         serial.close()
@@ -67,7 +74,7 @@ def test_threaded_and_serial_results_are_identical():
 
 
 def test_all_bad_batch(preprocessor):
-    results = preprocessor.process_batch([b"x", b""])
+    results = preprocessor.process([b"x", b""]).results
     assert all(isinstance(r, ImageError) for r in results)
 
 
@@ -93,8 +100,8 @@ def test_every_mode_classifies_like_its_rgb_equivalent(preprocessor, mode, fmt):
     else:
         stored = rgb.convert(mode)
         equivalent = stored.convert("RGB")  # opaque alpha, so dropping it is the RGB equivalent
-    ours = preprocessor(encode(stored, fmt))
-    reference = preprocessor(encode(equivalent, "PNG"))
+    ours = preprocess_one(preprocessor, encode(stored, fmt))
+    reference = preprocess_one(preprocessor, encode(equivalent, "PNG"))
     tolerance = 0.05 if fmt == "JPEG" else 1e-6  # JPEG is lossy: a few grey levels out of 255
     assert np.abs(ours - reference).mean() <= tolerance
 
@@ -127,8 +134,8 @@ def test_one_image_is_decoded_on_the_calling_thread(monkeypatch):
     monkeypatch.setattr(decode_module, "_decode_jpeg_scaled", _spy(decode_module._decode_jpeg_scaled, scaled))
     pre = Preprocessor(PreprocessConfig(decode_threads=2))
     try:
-        [pixels] = pre.process_batch([encode(photo("coffee.png"), "JPEG")])
-        pre.process_batch([encode(photo("coffee.png"), "JPEG")] * 2)
+        [pixels] = pre.process([encode(photo("coffee.png"), "JPEG")]).results
+        pre.process([encode(photo("coffee.png"), "JPEG")] * 2)
     finally:
         pre.close()
     assert pixels.shape == (3, 224, 224)

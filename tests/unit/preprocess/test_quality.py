@@ -35,7 +35,7 @@ def test_reasons_of_real_refusals():
     preprocessor = Preprocessor(PreprocessConfig(decode_threads=1))
     images = bad_images()
     names = ["empty-after-padding", "text", "gif", "truncated-jpeg", "png-bomb", "jpeg-bomb"]
-    results = preprocessor.process_batch([images[name] for name in names])
+    results = preprocessor.process([images[name] for name in names]).results
     reasons = [refusal_reason(r) for r in results]
     assert reasons == ["empty", "format", "format", "corrupt", "too_many_pixels", "too_many_pixels"]
 
@@ -45,14 +45,15 @@ def test_measured_sizes_are_bytes_without_padding_and_accepted_pixels():
     image = encode(photo("chelsea.png").resize((320, 200)), "JPEG")
     padded = np.zeros(len(image) + 100, np.uint8)
     padded[: len(image)] = np.frombuffer(image, np.uint8)
-    results, sizes = preprocessor.process_batch_measured([padded, b"not an image"])
+    batch = preprocessor.process([padded, b"not an image"])
+    results, sizes = batch.results, batch.sizes
     assert results[0].shape == (3, 224, 224)
     assert isinstance(results[1], ImageError)
     assert sizes == [(len(image), 320 * 200), (len(b"not an image"), 0)]
 
 
 def test_preprocessing_labels_name_what_reaches_the_model():
-    labels = preprocessing_labels(PreprocessConfig.from_preset("densenet_caffe"), "densenet_caffe")
+    labels = preprocessing_labels(PreprocessConfig.from_preset("densenet_caffe"))
     assert labels == {
         "preset": "densenet_caffe",
         "resize_mode": "shorter_side_crop",
@@ -78,7 +79,7 @@ def test_both_engines_measure_the_same_input_sizes():
     preprocessor = Preprocessor(config)
     image = encode(photo("coffee.png").resize((300, 200)), "JPEG")
     rows = [image, b"not an image", bad_images()["png-bomb"]]
-    _, sizes = preprocessor.process_batch_measured(rows)
+    sizes = preprocessor.process(rows).sizes
     dali = DaliPreprocessor(config, max_batch_size=4).process(rows).sizes
     assert dali == sizes == [(len(image), 300 * 200), (12, 0), (len(rows[2]), 0)]
     batch = preprocessor.process(rows)

@@ -9,7 +9,7 @@ from PIL import Image
 from densenet_build.errors import ImageFolderError
 from densenet_build.images.folder import list_images, load_tensors
 from densenet_build.images.samples import PHOTOS, sample_images, write_samples
-from preprocess import PreprocessConfig, Preprocessor
+from preprocess import PreprocessConfig, Preprocessor, preprocess_one
 
 
 def test_samples_are_real_photos_then_varied_crops(tmp_path):
@@ -37,7 +37,7 @@ def test_folder_goes_through_the_servers_preprocessing(sample_dir):
     tensors, names = load_tensors(sample_dir, config)
     assert tensors.shape == (8, 3, 224, 224)
     assert tensors.dtype == np.float32
-    expected = Preprocessor(config)((sample_dir / names[0]).read_bytes())
+    expected = preprocess_one(Preprocessor(config), (sample_dir / names[0]).read_bytes())
     np.testing.assert_array_equal(tensors[0], expected)
     assert load_tensors(sample_dir, config, limit=3)[0].shape[0] == 3
 

@@ -10,7 +10,7 @@ from imagefactory import encode, photo
 
 from densenet_build.testmodels.efficientnet_lite import PREPROCESSING, _same_pads
 from densenet_contract.names import PREPROCESSING_KEY, WEIGHTS_KEY
-from preprocess import PreprocessConfig, Preprocessor
+from preprocess import PreprocessConfig, Preprocessor, preprocess_one
 
 
 @pytest.mark.parametrize(
@@ -48,7 +48,7 @@ def classify(trained_model):
     labels = imagenet_labels()
 
     def top5(image_bytes: bytes) -> list[str]:
-        logits = session.run(None, {"data_0": pre(image_bytes)[np.newaxis]})[0].ravel()
+        logits = session.run(None, {"data_0": preprocess_one(pre, image_bytes)[np.newaxis]})[0].ravel()
         return [labels[i] for i in np.argsort(-logits)[:5]]
 
     yield top5
