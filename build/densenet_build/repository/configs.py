@@ -1,8 +1,9 @@
 """What the model repository's configs say: the ``densenet`` interface and the preprocessing contract.
 
-The build reads these from the configs instead of hard-coding them, so a change to
-``model_repository/densenet/config.pbtxt`` (say, a larger ``max_batch_size``) reaches the checks,
-the TensorRT profile and the sidecars without touching code.
+The build reads these from the configs, so a change to ``model_repository/densenet/config.pbtxt``
+(say, a larger ``max_batch_size``) reaches the checks, the TensorRT profile and the sidecars without
+touching code. :data:`DEFAULT_INTERFACE` is the one exception, for callers given no config file: the
+contract's tensors with the shipped config's batch sizes, kept equal to that config by a test.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Install into the model repository: the prepared ONNX (step 1), and a plan (step 5) under its
-compute capability's name.
+"""Step 5, install into the model repository: the prepared ONNX (step 2), or a plan (step 4) under
+its compute capability's name.
 
 The ONNX goes to ``densenet/1/model.onnx``; the configs record which weights it carries and the
 preprocessing they were trained with, so the server can report the first and check the second.
