@@ -55,8 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    options = Options.from_args(build_parser().parse_args(argv))
+    args = build_parser().parse_args(argv)
     try:
+        options = Options.from_args(args)
         options.check()
         nginx = find_nginx(options.network.nginx) if options.network_mode else None
         server = TritonServer(options.server_options())

@@ -51,7 +51,7 @@ def environment_port(environ: Mapping[str, str], name: str, default: int) -> int
     try:
         return int(value) if value else default
     except ValueError:
-        raise SystemExit(f"error: {name}={value!r} is not a port number") from None
+        raise ServerSetupError(f"{name}={value!r} is not a port number") from None
 
 
 def default_tls_dir(environ: Mapping[str, str]) -> Path:

@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from densenet_serve.__main__ import build_parser
+from densenet_contract.cli import EXIT_UNUSABLE
+from densenet_serve.__main__ import build_parser, main
+from densenet_serve.errors import ServerSetupError
 from densenet_serve.options import Options
 
 
@@ -25,8 +27,14 @@ def test_ports_from_environment_and_flags(monkeypatch):
 
 def test_bad_port_in_environment_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("HTTP_PORT", "eighty")
-    with pytest.raises(SystemExit, match="HTTP_PORT='eighty' is not a port number"):
+    with pytest.raises(ServerSetupError, match="HTTP_PORT='eighty' is not a port number"):
         options()
+
+
+def test_a_bad_port_is_exit_status_2_with_one_line(monkeypatch, capsys):
+    monkeypatch.setenv("HTTP_PORT", "eighty")
+    assert main([]) == EXIT_UNUSABLE
+    assert capsys.readouterr().err == "error: HTTP_PORT='eighty' is not a port number\n"
 
 
 def test_every_setting_has_its_flag_and_its_variable(tmp_path):
