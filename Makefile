@@ -63,20 +63,20 @@ test-long: $(VENV)/.dev
 
 # The ensemble against the in-process ONNX Runtime limit; results in bench-results/.
 bench: $(VENV)/.dev $(MODEL)
-	$(BIN)/python tests/benchmarks/bench_ensemble.py --publish docs/results/bench-cpu.md $(BENCH_ARGS)
+	$(BIN)/python -m tests.benchmarks.bench_ensemble --publish docs/results/bench-cpu.md $(BENCH_ARGS)
 
 BENCH_PREPROCESS_ARGS ?=          # e.g. --runs 3 --corpus FOLDER (a folder of JPEG/PNG images)
 bench-preprocess: $(VENV)/.dev
-	$(BIN)/python tests/benchmarks/bench_preprocess.py $(BENCH_PREPROCESS_ARGS)
+	$(BIN)/python -m tests.benchmarks.bench_preprocess $(BENCH_PREPROCESS_ARGS)
 
 # The prediction-quality metrics' cost: the ensemble with them on and off (docs/quality.md).
 bench-quality: $(VENV)/.dev
-	$(BIN)/python tests/benchmarks/bench_quality_metrics.py $(BENCH_ARGS)
+	$(BIN)/python -m tests.benchmarks.bench_quality_metrics $(BENCH_ARGS)
 
 # The benchmark's JPEGs and their perf_analyzer input data, for the GPU recipe (docs/benchmarks.md).
 bench-corpus: $(VENV)/.dev
-	$(BIN)/python tests/benchmarks/bench_ensemble.py --write-corpus bench-results/corpus
-	$(BIN)/python tests/benchmarks/bench_perf_analyzer.py input-data bench-results/corpus bench-results/images.json
+	$(BIN)/python -m tests.benchmarks.bench_ensemble --write-corpus bench-results/corpus
+	$(BIN)/python -m tests.benchmarks.bench_perf_analyzer input-data bench-results/corpus bench-results/images.json
 
 # A local perf_analyzer (needs libb64-0d) so `make test` also runs the GPU recipe on the CPU server.
 perf-analyzer: $(VENV)/.dev

@@ -9,7 +9,8 @@ import os
 from pathlib import Path
 
 import pytest
-import scratch
+
+from tests.support import scratch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

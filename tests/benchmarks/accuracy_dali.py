@@ -1,6 +1,6 @@
 """What the DALI engine changes in pixels and in answers, against the Python path.
 
-    python tests/benchmarks/accuracy_dali.py [DATASET] [--samples 100] [--output FILE]
+    python -m tests.benchmarks.accuracy_dali [DATASET] [--samples 100] [--output FILE]
 
 Runs DALI's CPU twin of the GPU pipeline (`preprocess.dali.run_cpu`, the definition of
 preprocess/configs/dali.pbtxt) and the Python path on the same images, with the trained test
@@ -18,7 +18,10 @@ import sys
 
 import numpy as np
 import onnxruntime as ort
-from accuracy_fast_path import (
+
+from preprocess import ImageError, PreprocessConfig, Preprocessor
+from preprocess.dali import run_cpu
+from tests.benchmarks.accuracy_fast_path import (
     PATHS,
     image_sets,
     markdown,
@@ -27,9 +30,6 @@ from accuracy_fast_path import (
     publish,
     trained_session,
 )
-
-from preprocess import ImageError, PreprocessConfig, Preprocessor
-from preprocess.dali import run_cpu
 
 
 def top1(session: ort.InferenceSession, pixels: list[np.ndarray]) -> np.ndarray:

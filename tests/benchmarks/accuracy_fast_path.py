@@ -1,6 +1,6 @@
 """What the fast resampling path costs in answers: top-1 agreement with the exact path, and accuracy.
 
-    python tests/benchmarks/accuracy_fast_path.py [DATASET] [--samples 100] [--output FILE]
+    python -m tests.benchmarks.accuracy_fast_path [DATASET] [--samples 100] [--output FILE]
 
 Runs the trained test model (EfficientNet-Lite0 in densenet-7's interface, `densenet_build.acquire.sources.
 trained_test_model`) in-process with ONNX Runtime on the input of three preprocessors, all with the
@@ -30,14 +30,11 @@ import numpy as np
 import onnxruntime as ort
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: servers
-
-from servers import REPO_ROOT
-
 from densenet_build.acquire.sources import trained_test_model
 from densenet_build.images.samples import write_samples
 from densenet_client.cli.datasets import find_labelled
 from preprocess import PreprocessConfig, Preprocessor, ResamplingMode, preprocess_one
+from tests.support.servers import REPO_ROOT
 
 CACHE = REPO_ROOT / ".cache" / "test-models"
 PATHS = {

@@ -1,6 +1,6 @@
 """Accuracy of the served pipeline for each preprocessing preset, measured by `densenet-client evaluate`.
 
-    python tests/benchmarks/accuracy_presets.py DATASET [--model efficientnet-lite0|seeded] [--output FILE]
+    python -m tests.benchmarks.accuracy_presets DATASET [--model efficientnet-lite0|seeded] [--output FILE]
 
 For each preset the real server is started with the chosen model installed by `densenet-build model`
 and the preprocess model switched to that preset (the launcher's mismatch check is what a user
@@ -17,14 +17,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: servers
-
-from scratch import scratch_repository
-from servers import REPO_ROOT, serving
-
 from densenet_build.acquire.sources import AcquiredModel, acquire
 from densenet_build.repository.pbtxt import update_parameters
 from preprocess.config import PRESETS
+from tests.support.scratch import scratch_repository
+from tests.support.servers import REPO_ROOT, serving
 
 CACHE = REPO_ROOT / ".cache" / "test-models"
 
@@ -64,7 +61,7 @@ def _cell(rate: dict) -> str:
 def markdown(model: AcquiredModel, dataset_name: str, reports: dict[str, dict]) -> str:
     lines = [
         f"Model: {model.weights}; trained with preprocessing `{model.preprocessing}`.",
-        f"Data: {dataset_name}. Command: `python tests/benchmarks/accuracy_presets.py`.",
+        f"Data: {dataset_name}. Command: `python -m tests.benchmarks.accuracy_presets`.",
         "",
         "| preprocess preset | top-1 (95 % CI) | top-5 (95 % CI) | images |",
         "|---|---|---|---|",

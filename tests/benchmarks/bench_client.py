@@ -1,4 +1,4 @@
-"""``python tests/benchmarks/bench_client.py``: what the SDK costs over a bare ``tritonclient`` call.
+"""``python -m tests.benchmarks.bench_client``: what the SDK costs over a bare ``tritonclient`` call.
 
 Prints, per protocol:
   * per-call latency at concurrency 1, SDK ``classify`` against the same request made with bare
@@ -24,8 +24,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: scratch
 
 from densenet_client.client import DenseNetClient
 from densenet_client.endpoint import parse_endpoint
@@ -186,7 +184,7 @@ def default_image() -> tuple[bytes, str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python tests/benchmarks/bench_client.py",
+        prog="python -m tests.benchmarks.bench_client",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -216,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             urls = {parse_endpoint(url).protocol: url for url in args.url}
             where = "given"
         else:
-            from scratch import start_scratch_server
+            from tests.support.scratch import start_scratch_server
 
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="densenet-bench-")))
             print("starting a server (seeded DenseNet-121, CPU config) on free ports...", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Ensemble benchmark: `make bench` (or `python tests/benchmarks/bench_ensemble.py --help`).
+"""Ensemble benchmark: `make bench` (or `python -m tests.benchmarks.bench_ensemble --help`).
 
 Measures in one run on one machine, following perf_analyzer's conventions (measurement windows
 repeated until three in a row agree within 10%, concurrency sweep, p50/p95/p99):
@@ -31,17 +31,14 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: imagefactory, ports
-
-from bench_report import STEPS, Window, model_stats, stable, stats_delta, write_reports
-from imagefactory import encode, photo
-
 from densenet_cpu.config import CpuConfig
 from densenet_cpu.placement import Placement, cpu_instance_placements, ort_session_options
 from densenet_serve import ServerOptions, TritonServer
 from densenet_serve.core import ADMIN_HEADER
 from densenet_serve.ports import free_port
 from preprocess import PreprocessConfig, Preprocessor, preprocess_one
+from tests.benchmarks.bench_report import STEPS, Window, model_stats, stable, stats_delta, write_reports
+from tests.support.imagefactory import encode, photo
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS_SPEC = [  # (photo, width, height): varied sizes and aspect ratios, all real photographs

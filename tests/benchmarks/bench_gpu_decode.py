@@ -1,6 +1,6 @@
 """The GPU's JPEG decode capacity: batched nvJPEG through torchvision, on a folder of JPEGs.
 
-    python tests/benchmarks/bench_gpu_decode.py FOLDER [--batch 32] [--rounds 20] [--json FILE]
+    python -m tests.benchmarks.bench_gpu_decode FOLDER [--batch 32] [--rounds 20] [--json FILE]
 
 DALI's `mixed` decoder (preprocess/configs/dali.pbtxt) and `torchvision.io.decode_jpeg(...,
 device="cuda")` both call nvJPEG, so this measures the decoder the DALI deployment relies on where

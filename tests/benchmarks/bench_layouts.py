@@ -1,4 +1,4 @@
-"""CPU layouts of `densenet` compared on this host: `python tests/benchmarks/bench_layouts.py`.
+"""CPU layouts of `densenet` compared on this host: `python -m tests.benchmarks.bench_layouts`.
 
 Serves the ensemble with each variant of `densenet/configs/cpu.pbtxt` in turn, repeated and
 interleaved (so a noisy host shifts all variants alike), and prints images/s, p50/p99 and the CPU
@@ -18,15 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: processes
-
-import processes
-from bench_ensemble import ClosedLoop, client_worker, corpus, prepared_repository
-from bench_report import machine_description
-
 from densenet_serve import ServerOptions, TritonServer
 from densenet_serve.ports import free_port
+from tests.benchmarks.bench_ensemble import ClosedLoop, client_worker, corpus, prepared_repository
+from tests.benchmarks.bench_report import machine_description
+from tests.support import processes
 
 # name: (instances, intra-op threads per instance (0: an equal share of the CPUs), pin, dynamic
 # batching, spinning, adaptive threads)
@@ -141,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
                             f"| {r['p99_ms']:.1f} | {r['p99_ms'] / r['p50_ms']:.2f} | {cores}{errors} |"
                         )
     if args.publish:
-        command = " ".join(["python tests/benchmarks/bench_layouts.py", *(argv or sys.argv[1:])])
+        command = " ".join(["python -m tests.benchmarks.bench_layouts", *(argv or sys.argv[1:])])
         header = [
             f"Command: `{command}` (HTTP; {machine_description()})",
             "",

@@ -1,10 +1,10 @@
-"""``python tests/benchmarks/bench_overload.py``: the server under growing overload, through its edge.
+"""``python -m tests.benchmarks.bench_overload``: the server under growing overload, through its edge.
 
 Starts `densenet-serve --host 0.0.0.0` (network mode: nginx in front, its per-client limits off so
 Triton's queues decide) on a scratch copy of ./model_repository with the seeded DenseNet, and drives
 closed-loop clients from 1 to ``--max-factor`` times the instances that can run an inference at
 once, each sending the raw-binary request for one JPEG back to back, a refusal followed at once by
-the next request (tests/overload.py). Prints, per concurrency: the admitted requests per second,
+the next request (tests/support/overload.py). Prints, per concurrency: the admitted requests per second,
 their p50/p99 latency, how many were refused (503 with Retry-After) and how fast, anything else
 (other statuses, timeouts, resets: there should be none) and the RSS of tritonserver and its stubs.
 Then the verdict the issue asks for: the admitted p99 at the highest concurrency against its value
@@ -25,16 +25,15 @@ import time
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(TESTS))  # tests/: scratch, overload, processes
 
 import processes  # noqa: E402
 import scratch  # noqa: E402
-from imagefactory import cat_jpeg  # noqa: E402
-from overload import drive, instances, server_rss, summary  # noqa: E402
 
 from densenet_serve.errors import ServerSetupError  # noqa: E402
 from densenet_serve.ports import free_port  # noqa: E402
 from densenet_serve.proxy import find_nginx  # noqa: E402
+from tests.support.imagefactory import cat_jpeg  # noqa: E402
+from tests.support.overload import drive, instances, server_rss, summary  # noqa: E402
 
 REPO_ROOT = TESTS.parent
 RSS_BOUND = 3 << 30  # docs/operating.md, "Overload" (and tests/e2e/test_overload.py)

@@ -25,9 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from bench_report import model_stats, stats_delta, write_reports
+from tests.benchmarks.bench_report import model_stats, stats_delta, write_reports
 
 # densenet_serve.server's headers (this file runs without the package); Triton prefixes the gRPC one.
 ADMIN_HEADER, GRPC_ADMIN_HEADER = "admin-token", "triton-grpc-protocol-admin-token"

@@ -1,4 +1,4 @@
-"""Preprocessing benchmark: `make bench-preprocess` (or `python tests/benchmarks/bench_preprocess.py --help`).
+"""Preprocessing benchmark: `make bench-preprocess` (or `python -m tests.benchmarks.bench_preprocess --help`).
 
 Prints, for a 500x375, a 1920x1080 and a 4032x3024 JPEG and a 500x375 PNG: ms per image for
 Pillow decode-only, for the decode floor (libjpeg-turbo at the DCT scale the fast path picks and
@@ -35,14 +35,11 @@ import numpy as np
 import simplejpeg
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: imagefactory
-
-from imagefactory import encode, jpeg_bomb, photo, png_bomb, sized_jpeg
-
 from densenet_build.images.samples import write_samples
 from preprocess import ImageError, PreprocessConfig, Preprocessor, ResamplingMode, preprocess_one
 from preprocess.decode import dct_scale
 from preprocess.transform import draft_size
+from tests.support.imagefactory import encode, jpeg_bomb, photo, png_bomb, sized_jpeg
 
 IMAGES = (("500x375", "JPEG"), ("1920x1080", "JPEG"), ("4032x3024", "JPEG"), ("500x375", "PNG"))
 # Full preprocessing over the decode floor, per JPEG size: entropy decoding cannot be scaled, so

@@ -24,17 +24,14 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: imagefactory, scratch
-
-from bench_ensemble import ClosedLoop, corpus
-from bench_report import model_stats, stats_delta
-from inference import http_infer
-from scratch import scratch_repository, seeded_onnx
-
 from densenet_build.repository.pbtxt import update_parameters
 from densenet_serve import ServerOptions, TritonServer
 from densenet_serve.core import ADMIN_HEADER
 from densenet_serve.ports import free_port
+from tests.benchmarks.bench_ensemble import ClosedLoop, corpus
+from tests.benchmarks.bench_report import model_stats, stats_delta
+from tests.support.inference import http_infer
+from tests.support.scratch import scratch_repository, seeded_onnx
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "bench-quality-token"

@@ -11,9 +11,9 @@ import subprocess
 
 import pytest
 import yaml
-from deployfiles import COMPOSE, DOCKER, REPO_ROOT, compose, dotenv, interpolate, tool
 
 from densenet_build.repository.pbtxt import parse_model_config
+from tests.support.deployfiles import COMPOSE, DOCKER, REPO_ROOT, compose, dotenv, interpolate, tool
 
 SERVING = ("triton", "triton-cpu")
 SECRETS_ENV = {"TRITON_ADMIN_TOKEN": "t" * 32, "GRAFANA_ADMIN_PASSWORD": "p" * 16}

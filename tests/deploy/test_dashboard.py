@@ -6,8 +6,15 @@ evaluates every query of the dashboard in a real Prometheus scraping the real Tr
 
 from __future__ import annotations
 
-from deployfiles import DASHBOARD, DOCKER, DOCUMENTED_GPU_METRICS, dashboard, dashboard_queries, load_yaml
-from deployfiles import metric_names as names_in
+from tests.support.deployfiles import (
+    DASHBOARD,
+    DOCKER,
+    DOCUMENTED_GPU_METRICS,
+    dashboard,
+    dashboard_queries,
+    load_yaml,
+)
+from tests.support.deployfiles import metric_names as names_in
 
 PROVISIONING = DOCKER / "grafana" / "provisioning"
 

@@ -9,7 +9,8 @@ import re
 import subprocess
 
 import pytest
-from deployfiles import DOCKER, REPO_ROOT, compose, tool
+
+from tests.support.deployfiles import DOCKER, REPO_ROOT, compose, tool
 
 DOCKERFILE = DOCKER / "Dockerfile"
 FINAL_TARGETS = ("triton", "triton-cpu", "model-tools", "engine")

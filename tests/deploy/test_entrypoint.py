@@ -12,9 +12,9 @@ import subprocess
 import sys
 
 import pytest
-from deployfiles import ENTRYPOINT, compose
 
 from densenet_serve.core import ADMIN_HEADER, RESTRICTED_APIS
+from tests.support.deployfiles import ENTRYPOINT, compose
 
 
 @pytest.fixture(scope="module")

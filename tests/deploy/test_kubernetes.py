@@ -10,7 +10,8 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from deployfiles import (
+
+from tests.support.deployfiles import (
     ADAPTER_VALUES,
     KUBERNETES,
     adapter_rules,

@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from deployfiles import REPO_ROOT, REPOSITORY_SCRIPT, tool
 
 from densenet_build.__main__ import build_parser
 from densenet_build.testmodels.seeded import SEEDED_WEIGHTS
+from tests.support.deployfiles import REPO_ROOT, REPOSITORY_SCRIPT, tool
 
 
 def fill(target: Path, cache: Path, mode: str = "onnx") -> subprocess.CompletedProcess[str]:

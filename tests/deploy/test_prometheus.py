@@ -9,7 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from deployfiles import ALERTS, PROMETHEUS_CONFIG, compose, load_yaml, tool
+
+from tests.support.deployfiles import ALERTS, PROMETHEUS_CONFIG, compose, load_yaml, tool
 
 
 def promtool(*args: str) -> subprocess.CompletedProcess[str]:

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from scratch import scratch_repository
-from servers import ADMIN_TOKEN, serving
 
 from densenet_serve import TritonServer
 from densenet_serve.core import ADMIN_HEADER
+from tests.support.scratch import scratch_repository
+from tests.support.servers import ADMIN_TOKEN, serving
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,7 +67,7 @@ def grpc_client(grpc_url: str):
 @pytest.fixture(scope="session")
 def cat() -> bytes:
     """A real photograph of a tabby cat as a JPEG."""
-    from imagefactory import cat_jpeg
+    from tests.support.imagefactory import cat_jpeg
 
     return cat_jpeg()
 
@@ -86,6 +86,6 @@ def client_url(request: pytest.FixtureRequest, http_url: str, grpc_url: str) -> 
 @pytest.fixture(scope="session")
 def bare(http_url: str):
     """The answers of bare tritonclient calls, the SDK tests' reference."""
-    from clientcheck import bare_answers
+    from tests.support.clientcheck import bare_answers
 
     return bare_answers(http_url)

@@ -6,10 +6,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import tritonclient.http as httpclient
-from imagefactory import bad_images, cat_jpeg, encode, gradient, sized_jpeg
-from inference import curl_json, grpc_infer, http_infer, results, until_admitted
 from PIL import Image
 from tritonclient.utils import InferenceServerException
+
+from tests.support.imagefactory import bad_images, cat_jpeg, encode, gradient, sized_jpeg
+from tests.support.inference import curl_json, grpc_infer, http_infer, results, until_admitted
 
 pytestmark = pytest.mark.e2e
 

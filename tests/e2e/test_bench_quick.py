@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.e2e
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-
 
 def test_quick_benchmark_writes_its_reports(model_repository, tmp_path):
-    import bench_ensemble
+    from tests.benchmarks import bench_ensemble
 
     assert (
         bench_ensemble.main(

@@ -8,8 +8,6 @@ import io
 import pytest
 import tritonclient.grpc.aio
 import tritonclient.http.aio
-from clientcheck import Gauge, assert_same, ids_and_scores, mixed_images
-from imagefactory import cat_jpeg, encode, photo
 
 from densenet_client import (
     AsyncDenseNetClient,
@@ -19,6 +17,8 @@ from densenet_client import (
     RetryPolicy,
     Timeout,
 )
+from tests.support.clientcheck import Gauge, assert_same, ids_and_scores, mixed_images
+from tests.support.imagefactory import cat_jpeg, encode, photo
 
 pytestmark = pytest.mark.e2e
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 import tritonclient.http
-from imagefactory import cat_jpeg, encode, photo, sized_jpeg
 
 from densenet_client import DenseNetClient
+from tests.support.imagefactory import cat_jpeg, encode, photo, sized_jpeg
 
 pytestmark = pytest.mark.e2e
 

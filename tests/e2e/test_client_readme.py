@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from imagefactory import cat_jpeg, encode, photo
+
+from tests.support.imagefactory import cat_jpeg, encode, photo
 
 pytestmark = pytest.mark.e2e
 

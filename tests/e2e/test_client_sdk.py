@@ -12,9 +12,6 @@ import numpy as np
 import pytest
 import tritonclient.grpc
 import tritonclient.http
-from clientcheck import Gauge, assert_same, ids_and_scores, mixed_images
-from imagefactory import cat_jpeg, encode, photo, png_bomb, sized_jpeg
-from servers import serving
 
 from densenet_client import (
     DenseNetClient,
@@ -26,6 +23,9 @@ from densenet_client import (
     TensorMetadata,
     Timeout,
 )
+from tests.support.clientcheck import Gauge, assert_same, ids_and_scores, mixed_images
+from tests.support.imagefactory import cat_jpeg, encode, photo, png_bomb, sized_jpeg
+from tests.support.servers import serving
 
 pytestmark = pytest.mark.e2e
 

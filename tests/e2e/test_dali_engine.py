@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 import tritonclient.http as httpclient
-from imagefactory import bad_images, cat_jpeg, corrupt_huffman_table, encode, photo, sized_jpeg
-from inference import http_infer, reference_top_k, results, until_admitted
-from scratch import scratch_repository
-from servers import REPO_ROOT, serving
 from tritonclient.utils import InferenceServerException
 
 from densenet_serve import TritonServer
 from preprocess import PreprocessConfig
+from tests.support.imagefactory import bad_images, cat_jpeg, corrupt_huffman_table, encode, photo, sized_jpeg
+from tests.support.inference import http_infer, reference_top_k, results, until_admitted
+from tests.support.scratch import scratch_repository
+from tests.support.servers import REPO_ROOT, serving
 
 pytest.importorskip("nvidia.dali", reason="nvidia-dali is in requirements/dali.txt (make dev installs it)")
 pytestmark = pytest.mark.e2e

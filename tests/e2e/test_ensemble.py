@@ -7,11 +7,19 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from imagefactory import cat_jpeg, encode, photo, sized_jpeg
-from inference import curl_json, grpc_infer, http_infer, image_rows, reference_top_k, results, until_admitted
 from tritonclient.utils import InferenceServerException
 
 from densenet_serve import MODELS
+from tests.support.imagefactory import cat_jpeg, encode, photo, sized_jpeg
+from tests.support.inference import (
+    curl_json,
+    grpc_infer,
+    http_infer,
+    image_rows,
+    reference_top_k,
+    results,
+    until_admitted,
+)
 
 pytestmark = pytest.mark.e2e
 

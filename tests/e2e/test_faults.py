@@ -13,15 +13,15 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import processes
 import pytest
 import tritonclient.http as httpclient
-from imagefactory import cat_jpeg, sized_jpeg
-from inference import http_infer, results
 
 from densenet_serve import ServerOptions, TritonServer
 from densenet_serve.health import check
 from densenet_serve.ports import free_port
+from tests.support import processes
+from tests.support.imagefactory import cat_jpeg, sized_jpeg
+from tests.support.inference import http_infer, results
 
 pytestmark = pytest.mark.e2e
 

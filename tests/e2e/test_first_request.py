@@ -18,10 +18,11 @@ from collections.abc import Iterator
 
 import pytest
 import tritonclient.http as httpclient
-from imagefactory import cat_jpeg
-from inference import http_infer
-from scratch import scratch_repository
-from servers import REPO_ROOT, serving
+
+from tests.support.imagefactory import cat_jpeg
+from tests.support.inference import http_infer
+from tests.support.scratch import scratch_repository
+from tests.support.servers import REPO_ROOT, serving
 
 pytestmark = pytest.mark.e2e
 

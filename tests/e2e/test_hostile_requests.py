@@ -8,9 +8,10 @@ import time
 
 import numpy as np
 import pytest
-from imagefactory import bad_images, odd_images
-from inference import http_infer, results
 from tritonclient.utils import InferenceServerException
+
+from tests.support.imagefactory import bad_images, odd_images
+from tests.support.inference import http_infer, results
 
 pytestmark = pytest.mark.e2e
 

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
-from imagefactory import cat_jpeg, encode, photo
 from PIL import Image
-from scratch import scratch_repository
-from servers import REPO_ROOT, serving
 
 from densenet_build.repository.pbtxt import update_parameters
+from tests.support.imagefactory import cat_jpeg, encode, photo
+from tests.support.scratch import scratch_repository
+from tests.support.servers import REPO_ROOT, serving
 
 pytestmark = pytest.mark.e2e
 

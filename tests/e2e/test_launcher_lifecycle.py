@@ -10,11 +10,11 @@ import sys
 import time
 from pathlib import Path
 
-import processes
 import pytest
 
 from densenet_serve import MODELS, ServerExitedError, ServerOptions, TritonServer
 from densenet_serve.ports import free_port
+from tests.support import processes
 
 pytestmark = pytest.mark.e2e
 

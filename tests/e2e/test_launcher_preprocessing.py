@@ -6,13 +6,13 @@ import os
 import subprocess
 import sys
 
-import processes
 import pytest
-from scratch import scratch_repository
-from servers import REPO_ROOT
 
 from densenet_build.repository.pbtxt import update_parameters
 from densenet_serve.ports import free_port
+from tests.support import processes
+from tests.support.scratch import scratch_repository
+from tests.support.servers import REPO_ROOT
 
 pytestmark = pytest.mark.e2e
 

@@ -25,11 +25,12 @@ import numpy as np
 import pytest
 import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
-from imagefactory import cat_jpeg
-from inference import http_infer, results
-from network import NetworkLauncher, start_network_launcher
-from processes import wait_for
 from tritonclient.utils import InferenceServerException
+
+from tests.support.imagefactory import cat_jpeg
+from tests.support.inference import http_infer, results
+from tests.support.network import NetworkLauncher, start_network_launcher
+from tests.support.processes import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -8,12 +8,12 @@ import os
 import signal
 from pathlib import Path
 
-import processes
 import pytest
-from network import NetworkLauncher, start_network_launcher
 
 from densenet_serve.health import check
 from densenet_serve.server import shm_regions
+from tests.support import processes
+from tests.support.network import NetworkLauncher, start_network_launcher
 
 pytestmark = pytest.mark.e2e
 

@@ -20,13 +20,13 @@ import numpy as np
 import pytest
 import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
-from bare import postprocess_only_server
-from inference import http_infer, results
-from network import ADMIN_TOKEN, NetworkLauncher, start_network_launcher
-from processes import listening_addresses
 from tritonclient.utils import InferenceServerException
 
 from densenet_serve.core import GRPC_ADMIN_HEADER
+from tests.support.bare import postprocess_only_server
+from tests.support.inference import http_infer, results
+from tests.support.network import ADMIN_TOKEN, NetworkLauncher, start_network_launcher
+from tests.support.processes import listening_addresses
 
 pytestmark = pytest.mark.e2e
 
@@ -54,7 +54,7 @@ def unharmed(edge: NetworkLauncher) -> Iterator[None]:
 
 
 def https_classify(edge: NetworkLauncher, image: bytes | None = None) -> np.ndarray:
-    from imagefactory import cat_jpeg
+    from tests.support.imagefactory import cat_jpeg
 
     client = httpclient.InferenceServerClient(
         f"127.0.0.1:{edge.https_port}", ssl=True, ssl_options={"ca_certs": str(edge.certificate)}

@@ -18,9 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from imagefactory import cat_jpeg
-from network import NetworkLauncher, start_network_launcher
-from overload import drive, instances, server_rss, summary
+
+from tests.support.imagefactory import cat_jpeg
+from tests.support.network import NetworkLauncher, start_network_launcher
+from tests.support.overload import drive, instances, server_rss, summary
 
 pytestmark = pytest.mark.e2e
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,9 +14,6 @@ import pytest
 from densenet_serve.core import ADMIN_HEADER
 
 pytestmark = pytest.mark.e2e
-
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-sys.path.insert(0, str(BENCHMARKS))
 
 
 def perf_analyzer() -> str | None:
@@ -29,8 +25,7 @@ def perf_analyzer() -> str | None:
 
 @pytest.mark.skipif(perf_analyzer() is None, reason="no perf_analyzer: run `make perf-analyzer`")
 def test_recipe_measures_the_ensemble_with_real_jpegs(http_url, grpc_url, admin_headers, tmp_path):
-    import bench_ensemble
-    import bench_perf_analyzer
+    from tests.benchmarks import bench_ensemble, bench_perf_analyzer
 
     corpus, images = tmp_path / "corpus", tmp_path / "images.json"
     assert bench_ensemble.main(["--write-corpus", str(corpus)]) == 0

@@ -25,10 +25,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tritonclient.http as httpclient
-from imagefactory import bad_images, cat_jpeg, encode, photo
-from inference import http_infer
-from scratch import scratch_repository
-from servers import REPO_ROOT, serving
 from tritonclient.utils import InferenceServerException
 
 from densenet_build.repository.pbtxt import update_parameters
@@ -37,6 +33,10 @@ from postprocess.drift import Distribution, drift, noise_floor
 from postprocess.quality import CONFIDENCE_BUCKETS
 from preprocess.decode import strip_padding
 from preprocess.quality import BYTES_BUCKETS, PIXELS_BUCKETS
+from tests.support.imagefactory import bad_images, cat_jpeg, encode, photo
+from tests.support.inference import http_infer
+from tests.support.scratch import scratch_repository
+from tests.support.servers import REPO_ROOT, serving
 
 pytestmark = pytest.mark.e2e
 

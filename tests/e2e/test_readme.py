@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from imagefactory import cat_jpeg
+
+from tests.support.imagefactory import cat_jpeg
 
 pytestmark = pytest.mark.e2e
 

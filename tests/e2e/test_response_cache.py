@@ -16,12 +16,12 @@ from collections.abc import Iterator
 
 import pytest
 import tritonclient.http as httpclient
-from imagefactory import cat_jpeg
-from inference import http_infer, results
-from scratch import scratch_repository
-from servers import REPO_ROOT, serving
 
 from densenet_serve import TritonServer
+from tests.support.imagefactory import cat_jpeg
+from tests.support.inference import http_infer, results
+from tests.support.scratch import scratch_repository
+from tests.support.servers import REPO_ROOT, serving
 
 pytestmark = pytest.mark.e2e
 

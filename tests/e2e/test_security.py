@@ -8,10 +8,10 @@ import urllib.request
 
 import pytest
 import tritonclient.grpc as grpcclient
-from processes import listening_addresses
 from tritonclient.utils import InferenceServerException
 
 from densenet_serve.core import ADMIN_HEADER, GRPC_ADMIN_HEADER
+from tests.support.processes import listening_addresses
 
 pytestmark = pytest.mark.e2e
 

@@ -10,12 +10,13 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import processes
 import pytest
 import tritonclient.http as httpclient
-from imagefactory import cat_jpeg, png_bomb, sized_jpeg
-from inference import http_infer
 from tritonclient.utils import InferenceServerException
+
+from tests.support import processes
+from tests.support.imagefactory import cat_jpeg, png_bomb, sized_jpeg
+from tests.support.inference import http_infer
 
 pytestmark = pytest.mark.e2e
 

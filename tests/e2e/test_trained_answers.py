@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tritonclient.http as httpclient
-from imagefactory import encode, photo, with_exif_orientation
-from inference import http_infer, results
 from PIL import Image
-from servers import serving_model
 
 from densenet_client.cli.datasets import ilsvrc2012
+from tests.support.imagefactory import encode, photo, with_exif_orientation
+from tests.support.inference import http_infer, results
+from tests.support.servers import serving_model
 
 pytestmark = pytest.mark.e2e
 

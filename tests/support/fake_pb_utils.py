@@ -16,9 +16,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 from google.protobuf import json_format
-from support.metric_family import FakeFamily
 
 from densenet_build.repository.pbtxt import parse_model_config
+from tests.support.metric_family import FakeFamily
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODEL_REPOSITORY = REPO_ROOT / "model_repository"

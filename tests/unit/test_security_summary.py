@@ -2,7 +2,7 @@
 
 from types import SimpleNamespace
 
-from conftest import security_skips
+from tests.conftest import security_skips
 
 
 def report(nodeid: str, reason: str) -> SimpleNamespace:

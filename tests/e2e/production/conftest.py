@@ -1,5 +1,5 @@
 """Fixtures for tests/e2e/production: the repository the deployment's script fills, the container's
-environment, and the server docker/entrypoint.py starts (see tests/production.py)."""
+environment, and the server docker/entrypoint.py starts (see tests/support/production.py)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from deployfiles import REPO_ROOT, REPOSITORY_SCRIPT
-from production import PRODUCTION_TOKEN, ProductionServer, start_production_server
 
 from densenet_build.repository.pbtxt import update_parameters
 from densenet_serve.distribution import find_distribution, stage_backends
 from densenet_serve.server import server_environment
+from tests.support.deployfiles import REPO_ROOT, REPOSITORY_SCRIPT
+from tests.support.production import PRODUCTION_TOKEN, ProductionServer, start_production_server
 
 
 @pytest.fixture(scope="session")

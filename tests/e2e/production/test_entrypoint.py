@@ -10,13 +10,13 @@ import sys
 import urllib.error
 import urllib.request
 
-import processes
 import pytest
-from deployfiles import compose
-from production import PRODUCTION_TOKEN, start_production_server
 
 from densenet_serve.core import ADMIN_HEADER
 from densenet_serve.health import check
+from tests.support import processes
+from tests.support.deployfiles import compose
+from tests.support.production import PRODUCTION_TOKEN, start_production_server
 
 pytestmark = pytest.mark.e2e
 

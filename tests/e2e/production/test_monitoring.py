@@ -23,7 +23,11 @@ from collections.abc import Iterator
 import pytest
 import tritonclient.http as httpclient
 import yaml
-from deployfiles import (
+from tritonclient.utils import InferenceServerException
+
+from densenet_serve.ports import free_port
+from densenet_serve.server import MODELS
+from tests.support.deployfiles import (
     ALERTS,
     DOCUMENTED_GPU_METRICS,
     PROMETHEUS_CONFIG,
@@ -36,12 +40,8 @@ from deployfiles import (
     metric_names,
     tool,
 )
-from imagefactory import cat_jpeg, png_bomb
-from inference import http_infer
-from tritonclient.utils import InferenceServerException
-
-from densenet_serve.ports import free_port
-from densenet_serve.server import MODELS
+from tests.support.imagefactory import cat_jpeg, png_bomb
+from tests.support.inference import http_infer
 
 pytestmark = pytest.mark.e2e
 

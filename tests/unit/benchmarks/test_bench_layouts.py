@@ -1,13 +1,9 @@
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-
-from bench_layouts import COMMITTED, LAYOUTS, layout_config, set_parameter
-
 from densenet_build.repository.pbtxt import parse_model_config, string_parameters
+from tests.benchmarks.bench_layouts import COMMITTED, LAYOUTS, layout_config, set_parameter
 
 CPU_CONFIG = (Path(__file__).resolve().parents[3] / "model_repository/densenet/configs/cpu.pbtxt").read_text()
 

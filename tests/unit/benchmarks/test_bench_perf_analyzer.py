@@ -1,12 +1,8 @@
 import base64
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-
-from bench_perf_analyzer import PerfAnalyzer, input_data, parse_csv
+from tests.benchmarks.bench_perf_analyzer import PerfAnalyzer, input_data, parse_csv
 
 # Written by perf_analyzer 2.40 (`-f`) for densenet_ensemble on the embedded server.
 CSV_2_40 = """\

@@ -6,11 +6,11 @@ import io
 
 import numpy as np
 import pytest
-from imagefactory import cat_jpeg, gradient
 from PIL import Image
 
 from densenet_client import InvalidImage
 from densenet_client.images import describe, encode_pil, image_rows, load_image
+from tests.support.imagefactory import cat_jpeg, gradient
 
 
 @pytest.fixture(scope="module")

@@ -2,9 +2,9 @@ import math
 import threading
 
 import pytest
-from support.metric_family import FakeFamily
 
 from densenet_contract.metrics import BackgroundWriter, BucketCounters, Metrics, cumulative_counts, le_label
+from tests.support.metric_family import FakeFamily
 
 
 def test_items_are_written_in_order_and_close_flushes():

@@ -11,11 +11,11 @@ import sys
 
 import numpy as np
 import pytest
-from imagefactory import cat_jpeg
-from scratch import scratch_repository
-from support import fake_pb_utils as pb
 
 from densenet_contract.names import CLASS_IDS, IMAGE, INPUT_NAME, LABELS, OUTPUT_NAME, PIXELS, SCORES
+from tests.support import fake_pb_utils as pb
+from tests.support.imagefactory import cat_jpeg
+from tests.support.scratch import scratch_repository
 
 pytestmark = pytest.mark.usefixtures("triton_utils")
 

@@ -3,11 +3,11 @@
 import math
 
 import numpy as np
-from support.metric_family import recording_metrics
 
 from postprocess.answer_metrics import AnswerMetrics
 from postprocess.config import PostprocessConfig
 from postprocess.drift import Distribution
+from tests.support.metric_family import recording_metrics
 
 LABELS = ["cat", "dog", "fish"]
 

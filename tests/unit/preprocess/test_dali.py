@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 
-import imagefactory as factory
 import numpy as np
 import pytest
 from PIL import Image
@@ -25,6 +24,7 @@ from preprocess import (
 )
 from preprocess.config import PRESETS
 from preprocess.dali import DaliPreprocessor, check_supported, define_pipeline, run_cpu
+from tests.support import imagefactory as factory
 
 pytest.importorskip("nvidia.dali", reason="nvidia-dali is in requirements/dali.txt (make dev installs it)")
 

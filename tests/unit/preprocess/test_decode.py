@@ -3,7 +3,6 @@ import io
 import numpy as np
 import pytest
 import simplejpeg
-from imagefactory import cat_jpeg, encode, gradient, jpeg_bomb, png_bomb, with_exif_orientation
 from PIL import Image
 
 from preprocess import (
@@ -20,6 +19,7 @@ from preprocess import (
     strip_padding,
 )
 from preprocess.decode import jpeg_has_end_marker, to_rgb
+from tests.support.imagefactory import cat_jpeg, encode, gradient, jpeg_bomb, png_bomb, with_exif_orientation
 
 CONFIG = PreprocessConfig()
 

@@ -10,17 +10,6 @@ import io
 
 import numpy as np
 import pytest
-from imagefactory import (
-    bad_images,
-    cat_jpeg,
-    encode,
-    gradient,
-    mutated,
-    odd_images,
-    photo,
-    sized_jpeg,
-    with_exif_orientation,
-)
 from PIL import Image
 
 from preprocess import (
@@ -34,6 +23,17 @@ from preprocess import (
 )
 from preprocess.decode import dct_scale, decode_image, decode_scaled
 from preprocess.transform import draft_size, resize_region, source_box
+from tests.support.imagefactory import (
+    bad_images,
+    cat_jpeg,
+    encode,
+    gradient,
+    mutated,
+    odd_images,
+    photo,
+    sized_jpeg,
+    with_exif_orientation,
+)
 
 FAST = PreprocessConfig(decode_threads=1, max_pixels=4_000_000)
 EXACT = PreprocessConfig(decode_threads=1, max_pixels=4_000_000, resampling_mode=ResamplingMode.EXACT)

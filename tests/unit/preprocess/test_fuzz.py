@@ -11,11 +11,11 @@ import os
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from imagefactory import encode, gradient
 from PIL import Image
 
 from preprocess import ConfigError, ImageError, PreprocessConfig, Preprocessor
 from preprocess.dali import DaliPreprocessor
+from tests.support.imagefactory import encode, gradient
 
 EXAMPLES = 20_000 if os.environ.get("LONG_TESTS") else 300
 FUZZ = settings(

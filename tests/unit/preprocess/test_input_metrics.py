@@ -1,10 +1,9 @@
 """What the preprocess model's input metrics write, read back through a recording metric family."""
 
-from support.metric_family import recording_metrics
-
 from preprocess import PreprocessConfig
 from preprocess.input_metrics import InputMetrics
 from preprocess.quality import all_reasons
+from tests.support.metric_family import recording_metrics
 
 
 def test_refusals_sizes_and_the_info_gauge():

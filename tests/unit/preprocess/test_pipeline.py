@@ -2,7 +2,6 @@ import threading
 
 import numpy as np
 import pytest
-from imagefactory import cat_jpeg, encode, gradient, photo, png_bomb
 from PIL import Image
 
 from preprocess import (
@@ -13,6 +12,7 @@ from preprocess import (
     Preprocessor,
     preprocess_one,
 )
+from tests.support.imagefactory import cat_jpeg, encode, gradient, photo, png_bomb
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-from imagefactory import bad_images, encode, photo
 
 from preprocess import (
     CorruptImageError,
@@ -13,6 +12,7 @@ from preprocess import (
     TooManyPixelsError,
 )
 from preprocess.quality import all_reasons, preprocessing_labels, refusal_reason
+from tests.support.imagefactory import bad_images, encode, photo
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
-from imagefactory import gradient
 from PIL import Image
 
 from preprocess import Normalizer, PreprocessConfig, ResizeMode, resize
 from preprocess.config import SCALING_PRESETS, ChannelOrder
 from preprocess.transform import draft_size
+from tests.support.imagefactory import gradient
 
 
 def test_stretch_resizes_to_output_size_exactly():

@@ -3,13 +3,13 @@ import logging
 
 import numpy as np
 import pytest
-from imagefactory import photo
 from PIL import Image
 
 from densenet_build.errors import ImageFolderError
 from densenet_build.images.folder import list_images, load_tensors
 from densenet_build.images.samples import PHOTOS, sample_images, write_samples
 from preprocess import PreprocessConfig, Preprocessor, preprocess_one
+from tests.support.imagefactory import photo
 
 
 def test_samples_are_real_photos_then_varied_crops(tmp_path):

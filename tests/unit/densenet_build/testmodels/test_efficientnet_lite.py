@@ -6,11 +6,11 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from imagefactory import encode, photo
 
 from densenet_build.testmodels.efficientnet_lite import PREPROCESSING, _same_pads
 from densenet_contract.names import PREPROCESSING_KEY, WEIGHTS_KEY
 from preprocess import PreprocessConfig, Preprocessor, preprocess_one
+from tests.support.imagefactory import encode, photo
 
 
 @pytest.mark.parametrize(

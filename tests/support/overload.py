@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-import processes
+from tests.support import processes
 
 INFER = "/v2/models/densenet_ensemble/infer"
 

@@ -10,7 +10,7 @@ from typing import Any
 from densenet_serve import ServerOptions, TritonServer
 from densenet_serve.ports import free_port
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "test-admin-token"  # the restricted APIs (statistics, repository, ...) need it
 
 
@@ -42,7 +42,7 @@ def serving_model(
 ) -> Iterator[str]:
     """A scratch copy of the model repository with ``model`` installed (``edit`` may change it
     further), served READY on free ports; yields its HTTP address."""
-    from scratch import scratch_repository
+    from tests.support.scratch import scratch_repository
 
     repository = scratch_repository(REPO_ROOT / "model_repository", workdir / "model_repository", model)
     if edit is not None:

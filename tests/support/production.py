@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from deployfiles import ENTRYPOINT, compose
 
 from densenet_serve.ports import free_port
 from densenet_serve.server import MODELS
+from tests.support.deployfiles import ENTRYPOINT, compose
 
 PRODUCTION_TOKEN = "production-test-token-0123456789"
 

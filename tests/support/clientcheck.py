@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-from imagefactory import cat_jpeg, encode, photo, sized_jpeg
 
 from densenet_client import Prediction
+from tests.support.imagefactory import cat_jpeg, encode, photo, sized_jpeg
 
 
 def mixed_images() -> list[bytes]:
@@ -75,7 +75,8 @@ class Gauge:
 def bare_answers(http_url: str):
     """What plain tritonclient answers for some bytes: (class ids, scores) of the top k, per call."""
     import tritonclient.http
-    from inference import http_infer, results
+
+    from tests.support.inference import http_infer, results
 
     def answer(data: bytes, top_k: int | None = None) -> tuple[list[int], np.ndarray]:
         with tritonclient.http.InferenceServerClient(http_url, network_timeout=60) as raw:

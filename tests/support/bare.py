@@ -10,12 +10,11 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import processes
-
 from densenet_build.repository.pbtxt import parse_model_config, update_parameters
 from densenet_serve.distribution import find_distribution, stage_backends
 from densenet_serve.ports import free_port
 from densenet_serve.server import ServerOptions, kill_group, remove_shm_regions, server_environment
+from tests.support import processes
 
 
 @contextlib.contextmanager

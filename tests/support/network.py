@@ -16,12 +16,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import processes
 import pytest
 
 from densenet_serve.errors import ServerSetupError
 from densenet_serve.ports import free_port
 from densenet_serve.proxy import find_nginx
+from tests.support import processes
 
 ADMIN_TOKEN = "network-test-admin-token"
 
