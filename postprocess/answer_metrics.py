@@ -7,6 +7,16 @@ from collections.abc import Sequence
 import numpy as np
 
 from densenet_contract.metrics import Metrics
+from densenet_contract.monitoring import (
+    DRIFT_NOISE_FLOOR,
+    DRIFT_SCORE,
+    DRIFT_WINDOW_ANSWERS,
+    LOW_CONFIDENCE_ANSWERS,
+    LOW_CONFIDENCE_THRESHOLD,
+    PREDICTIONS,
+    SERVED_WEIGHTS_INFO,
+    TOP1_PROBABILITY,
+)
 
 from .config import PostprocessConfig
 from .drift import Distribution, DriftWindow, drift, noise_floor
@@ -26,17 +36,15 @@ class AnswerMetrics:
     ) -> None:
         self._metrics = metrics  # keeps the families alive: a collected family takes its series away
         self.top1 = metrics.histogram(
-            "densenet_top1_probability", "Top-1 softmax probability of each answer", CONFIDENCE_BUCKETS
+            TOP1_PROBABILITY, "Top-1 softmax probability of each answer", CONFIDENCE_BUCKETS
         )
         self.low = metrics.counter(
-            "densenet_low_confidence_answers_total", "Answers whose top-1 probability is below the threshold"
+            LOW_CONFIDENCE_ANSWERS, "Answers whose top-1 probability is below the threshold"
         )
         threshold = config.low_confidence_threshold
-        metrics.gauge("densenet_low_confidence_threshold", "The low-confidence threshold").set(threshold)
+        metrics.gauge(LOW_CONFIDENCE_THRESHOLD, "The low-confidence threshold").set(threshold)
         self.classes = [
-            metrics.counter(
-                "densenet_predictions_total", "Answers per top-1 class", class_id=str(i), label=label
-            )
+            metrics.counter(PREDICTIONS, "Answers per top-1 class", class_id=str(i), label=label)
             for i, label in enumerate(labels)
         ]
         weights = {
@@ -44,23 +52,17 @@ class AnswerMetrics:
             "sha256": config.source_sha256,
             "preprocessing": config.preprocessing,
         }
-        metrics.gauge("densenet_served_weights_info", "The weights served (always 1)", **weights).set(1)
+        metrics.gauge(SERVED_WEIGHTS_INFO, "The weights served (always 1)", **weights).set(1)
         self.threshold = threshold
         self.reference = reference
         if reference is not None:
             self.window = DriftWindow(config.drift_window, len(labels))
-            self.score = metrics.gauge(
-                "densenet_drift_score", "Drift of the recent answers from the reference"
-            )
+            self.score = metrics.gauge(DRIFT_SCORE, "Drift of the recent answers from the reference")
             self.score.set(float("nan"))  # until the window is full
-            self.window_answers = metrics.gauge(
-                "densenet_drift_window_answers", "Answers in the drift window"
-            )
+            self.window_answers = metrics.gauge(DRIFT_WINDOW_ANSWERS, "Answers in the drift window")
             self.window_answers.set(0)
             floor = "The drift score 99% of windows drawn from the reference itself stay below"
-            metrics.gauge("densenet_drift_noise_floor", floor).set(
-                noise_floor(reference, config.drift_window)
-            )
+            metrics.gauge(DRIFT_NOISE_FLOOR, floor).set(noise_floor(reference, config.drift_window))
 
     def write(self, batches: list[np.ndarray]) -> None:
         """On the writer thread: the probabilities [B, C] of the answers of each execution, in order."""

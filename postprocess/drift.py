@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
+from densenet_contract.monitoring import DRIFT_REFERENCE_FORMAT
+
 from .errors import DriftReferenceError
 from .quality import CONFIDENCE_BUCKETS, confidence_bins
-
-REFERENCE_FORMAT = "densenet-drift-reference/1"
 
 
 @dataclass(frozen=True)
@@ -91,8 +91,8 @@ def load_reference(path: str | Path, classes: int) -> Distribution:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise DriftReferenceError(f"cannot read drift reference {path.name}: {error}") from None
-    if not isinstance(data, dict) or data.get("format") != REFERENCE_FORMAT:
-        raise DriftReferenceError(f"{path.name} is not a drift reference (format {REFERENCE_FORMAT})")
+    if not isinstance(data, dict) or data.get("format") != DRIFT_REFERENCE_FORMAT:
+        raise DriftReferenceError(f"{path.name} is not a drift reference (format {DRIFT_REFERENCE_FORMAT})")
     ids, scores = data.get("class_ids"), data.get("top1_probabilities")
     if not isinstance(ids, list) or not isinstance(scores, list) or len(ids) != len(scores) or not ids:
         raise DriftReferenceError(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from densenet_contract.errors import InvalidTopK
+from densenet_contract.topk import invalid_top_k
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -25,7 +25,7 @@ def top_k(probabilities: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """
     batch, classes = probabilities.shape
     if not 1 <= k <= classes:
-        raise InvalidTopK(f"top_k must be a whole number from 1 to {classes}, not {k!r}")
+        raise invalid_top_k(k, classes)
     if k < classes:
         candidates = np.argpartition(-probabilities, k - 1, axis=1)[:, :k]
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from densenet_contract.metrics import Metrics
+from densenet_contract.monitoring import IMAGE_BYTES, IMAGE_PIXELS, IMAGES_REFUSED, PREPROCESSING_INFO
 
 from .config import PreprocessConfig
 from .quality import BYTES_BUCKETS, PIXELS_BUCKETS, all_reasons, preprocessing_labels
@@ -17,18 +18,12 @@ class InputMetrics:
     def __init__(self, metrics: Metrics, config: PreprocessConfig) -> None:
         self._metrics = metrics  # keeps the families alive: a collected family takes its series away
         refused = "Images refused by preprocess, by reason"
-        self.refused = {
-            r: metrics.counter("densenet_images_refused_total", refused, reason=r) for r in all_reasons()
-        }
+        self.refused = {r: metrics.counter(IMAGES_REFUSED, refused, reason=r) for r in all_reasons()}
         # Its _count is every image received.
-        self.bytes = metrics.histogram(
-            "densenet_image_bytes", "Encoded bytes of each image received", BYTES_BUCKETS
-        )
-        self.pixels = metrics.histogram(
-            "densenet_image_pixels", "Width x height of each accepted image", PIXELS_BUCKETS
-        )
+        self.bytes = metrics.histogram(IMAGE_BYTES, "Encoded bytes of each image received", BYTES_BUCKETS)
+        self.pixels = metrics.histogram(IMAGE_PIXELS, "Width x height of each accepted image", PIXELS_BUCKETS)
         labels = preprocessing_labels(config)
-        metrics.gauge("densenet_preprocessing_info", "The preprocessing served (always 1)", **labels).set(1)
+        metrics.gauge(PREPROCESSING_INFO, "The preprocessing served (always 1)", **labels).set(1)
 
     def write(self, batches: list[tuple[list[str], list[tuple[int, int]]]]) -> None:
         """On the writer thread: batches of (refusal reasons, (bytes, pixels) per image)."""

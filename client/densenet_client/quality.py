@@ -12,6 +12,22 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from densenet_contract.monitoring import (
+    DRIFT_NOISE_FLOOR,
+    DRIFT_SCORE,
+    DRIFT_WINDOW_ANSWERS,
+    IMAGE_BYTES,
+    IMAGES_REFUSED,
+    LOW_CONFIDENCE_ANSWERS,
+    LOW_CONFIDENCE_THRESHOLD,
+    PREDICTIONS,
+    PREPROCESSING_INFO,
+    SERVED_WEIGHTS_INFO,
+    TOP1_PROBABILITY,
+    bucket_series,
+    count_series,
+)
+
 Labels = tuple[tuple[str, str], ...]  # sorted (name, value) pairs
 
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\S+)?$")
@@ -102,37 +118,36 @@ def _one(samples: dict[str, dict[Labels, float]], name: str) -> float | None:
 
 def summarize(samples: dict[str, dict[Labels, float]], top: int = 10) -> QualitySummary:
     """The prediction-quality summary from parsed metrics; raises when the server exports none."""
-    if "densenet_top1_probability_count" not in samples and "densenet_image_bytes_count" not in samples:
+    if count_series(TOP1_PROBABILITY) not in samples and count_series(IMAGE_BYTES) not in samples:
         raise MetricsFormatError(
             "the metrics hold no densenet_* series: the server is older than the quality metrics, "
             "or quality_metrics is off in the postprocess and preprocess configs"
         )
     buckets = sorted(
         (float(dict(labels)["le"]), int(value))
-        for labels, value in samples.get("densenet_top1_probability_bucket", {}).items()
+        for labels, value in samples.get(bucket_series(TOP1_PROBABILITY), {}).items()
     )
     classes = [
         ClassCount(int(dict(labels)["class_id"]), dict(labels).get("label", ""), int(value))
-        for labels, value in samples.get("densenet_predictions_total", {}).items()
+        for labels, value in samples.get(PREDICTIONS, {}).items()
         if value > 0
     ]
     classes.sort(key=lambda c: (-c.answers, c.class_id))
     refused = {
-        dict(labels)["reason"]: int(value)
-        for labels, value in samples.get("densenet_images_refused_total", {}).items()
+        dict(labels)["reason"]: int(value) for labels, value in samples.get(IMAGES_REFUSED, {}).items()
     }
-    drift = _one(samples, "densenet_drift_score")
-    window = _one(samples, "densenet_drift_window_answers")
-    floor = _one(samples, "densenet_drift_noise_floor")
-    weights = next(iter(samples.get("densenet_served_weights_info", {})), ())
-    preprocessing = next(iter(samples.get("densenet_preprocessing_info", {})), ())
+    drift = _one(samples, DRIFT_SCORE)
+    window = _one(samples, DRIFT_WINDOW_ANSWERS)
+    floor = _one(samples, DRIFT_NOISE_FLOOR)
+    weights = next(iter(samples.get(SERVED_WEIGHTS_INFO, {})), ())
+    preprocessing = next(iter(samples.get(PREPROCESSING_INFO, {})), ())
     return QualitySummary(
-        answers=int(_one(samples, "densenet_top1_probability_count") or 0),
-        low_confidence=int(_one(samples, "densenet_low_confidence_answers_total") or 0),
-        threshold=_one(samples, "densenet_low_confidence_threshold"),
+        answers=int(_one(samples, count_series(TOP1_PROBABILITY)) or 0),
+        low_confidence=int(_one(samples, LOW_CONFIDENCE_ANSWERS) or 0),
+        threshold=_one(samples, LOW_CONFIDENCE_THRESHOLD),
         top1_buckets=tuple(buckets),
         top_classes=tuple(classes[:top]),
-        images=int(_one(samples, "densenet_image_bytes_count") or 0),
+        images=int(_one(samples, count_series(IMAGE_BYTES)) or 0),
         refused=refused,
         drift_score=drift,
         drift_window_answers=None if window is None else int(window),

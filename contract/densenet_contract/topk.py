@@ -11,6 +11,11 @@ DEFAULT_TOP_K = 5
 MAX_TOP_K = NUM_CLASSES
 
 
+def invalid_top_k(value: object, classes: int = MAX_TOP_K) -> InvalidTopK:
+    """The one refusal of a ``top_k``, naming the value and the allowed range."""
+    return InvalidTopK(f"top_k must be a whole number from 1 to {classes}, not {value!r}")
+
+
 def parse_top_k(value: object, classes: int = MAX_TOP_K, *, text: bool = True) -> int:
     """``value`` as a ``top_k`` for a model of ``classes`` classes.
 
@@ -34,5 +39,5 @@ def parse_top_k(value: object, classes: int = MAX_TOP_K, *, text: bool = True) -
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
     if isinstance(number, bool) or not isinstance(number, numbers.Integral) or not 1 <= number <= classes:
-        raise InvalidTopK(f"top_k must be a whole number from 1 to {classes}, not {value!r}")
+        raise invalid_top_k(value, classes)
     return int(number)

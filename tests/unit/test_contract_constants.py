@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from densenet_contract import names, topk
+from densenet_contract import monitoring, names, topk
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = ["preprocess", "postprocess", "build", "serve", "client", "model_repository", "docker"]
@@ -20,7 +20,7 @@ CONTRACT = ROOT / "contract"
 
 def contract_values() -> dict[object, str]:
     values: dict[object, str] = {}
-    for module in (names, topk):
+    for module in (names, topk, monitoring):
         for name, value in vars(module).items():
             if name.isupper() and isinstance(value, str | tuple):
                 values[value] = f"{module.__name__}.{name}"
@@ -81,3 +81,43 @@ def test_the_check_finds_a_copy(tmp_path):
         'KEYS = ("weights", "source_sha256", "preprocessing")\n'
     )
     assert [name for _, name, _ in definitions(copy)] == ["ENSEMBLE", "MAX_TOP_K", "KEYS"]
+
+
+# Values no product module may write even inline (a call's argument, a dict key): the metric series
+# the models write and the client, dashboards and alerts read, the drift file's format, the top_k refusal.
+SERIES = {
+    f"{metric}{suffix}": f"densenet_contract.monitoring ({metric})"
+    for metric in monitoring.METRICS
+    for suffix in ("", *(("_count", "_bucket", "_sum") if metric in monitoring.HISTOGRAMS else ()))
+}
+INLINE = {**SERIES, monitoring.DRIFT_REFERENCE_FORMAT: "densenet_contract.monitoring.DRIFT_REFERENCE_FORMAT"}
+TOP_K_MESSAGE = "top_k must be a whole number"
+
+
+def inline_copies(path: Path) -> list[tuple[int, str]]:
+    """(line, the contract value) for each string literal in ``path`` that writes one out."""
+    copies = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if node.value in INLINE:
+                copies.append((node.lineno, INLINE[node.value]))
+            elif node.value.startswith(TOP_K_MESSAGE):
+                copies.append((node.lineno, "densenet_contract.topk.invalid_top_k"))
+    return copies
+
+
+@pytest.mark.parametrize("path", product_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_metric_name_or_shared_message_is_written_inline(path):
+    copies = [f"line {line}: {value}" for line, value in inline_copies(path)]
+    assert copies == [], f"{path.relative_to(ROOT)}: use densenet_contract instead"
+
+
+def test_the_inline_check_finds_a_copy(tmp_path):
+    copy = tmp_path / "copy.py"
+    copy.write_text(
+        'metrics.counter("densenet_predictions_total", "Answers")\n'
+        'samples.get("densenet_top1_probability_count")\n'
+        'data = {"format": "densenet-drift-reference/1"}\n'
+        'raise ValueError(f"top_k must be a whole number from 1 to {n}")\n'
+    )
+    assert [line for line, _ in inline_copies(copy)] == [1, 2, 3, 4]  # f-strings included

@@ -16,11 +16,10 @@ from pathlib import Path
 
 from densenet_contract.cli import EXIT_FAILED, EXIT_OK
 from densenet_contract.files import write_atomically
+from densenet_contract.monitoring import DRIFT_REFERENCE_FORMAT
 
 from ..errors import DenseNetClientError
 from .options import BatchOptions, ConnectionOptions, Unusable
-
-REFERENCE_FORMAT = "densenet-drift-reference/1"  # read by postprocess.drift.load_reference
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     if not class_ids:
         raise Unusable("no image was classified; nothing written")
     reference = {
-        "format": REFERENCE_FORMAT,
+        "format": DRIFT_REFERENCE_FORMAT,  # read by postprocess.drift.load_reference
         "images": len(class_ids),
         "class_ids": class_ids,
         "top1_probabilities": scores,

@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 
+from densenet_contract.monitoring import DRIFT_REFERENCE_FORMAT
 from postprocess.drift import (
-    REFERENCE_FORMAT,
     Distribution,
     DriftWindow,
     drift,
@@ -71,7 +71,7 @@ def test_window_matches_a_recount_after_many_random_batches():
 
 def reference_file(tmp_path, **data):
     path = tmp_path / "reference.json"
-    path.write_text(json.dumps({"format": REFERENCE_FORMAT, **data}))
+    path.write_text(json.dumps({"format": DRIFT_REFERENCE_FORMAT, **data}))
     return path
 
 
