@@ -5,15 +5,15 @@ around :func:`open_pipeline`: the Python :class:`Preprocessor` or the DALI pipel
 :class:`ImagePipeline`.
 """
 
-from .config import ChannelOrder, Engine, PreprocessConfig, ResamplingMode, ResizeMode
+from .config import ChannelOrder, PipelineKind, PreprocessConfig, ResamplingMode, ResizeMode
 from .decode import decode_image, sniff_format, strip_padding
 from .errors import (
-    ConfigError,
     CorruptImageError,
     EmptyImageError,
     FormatNotAllowedError,
     ImageError,
     ImageTooLargeError,
+    PreprocessConfigError,
     PreprocessError,
     TooManyPixelsError,
 )
@@ -24,16 +24,16 @@ from .transform import Normalizer, resize
 __all__ = [
     "Batch",
     "ChannelOrder",
-    "ConfigError",
     "CorruptImageError",
     "EmptyImageError",
-    "Engine",
     "FormatNotAllowedError",
     "ImageError",
     "ImagePipeline",
     "ImageTooLargeError",
     "Normalizer",
+    "PipelineKind",
     "PreprocessConfig",
+    "PreprocessConfigError",
     "PreprocessError",
     "Preprocessor",
     "ResamplingMode",

@@ -1,7 +1,7 @@
 """The preprocessing contract, parsed once from the model configuration's ``parameters {}``.
 
 Every value arrives as a string (Triton's ``string_value``). Parsing is strict: an unknown key or
-a bad value raises :class:`ConfigError` naming the parameter, so a typo fails the model at load
+a bad value raises :class:`PreprocessConfigError` naming the parameter, so a typo fails the model at load
 time instead of silently changing what the model sees.
 """
 
@@ -16,7 +16,7 @@ from PIL import Image
 
 from densenet_contract.parameters import Parameters
 
-from .errors import ConfigError
+from .errors import PreprocessConfigError
 
 
 class ResizeMode(str, Enum):
@@ -36,7 +36,7 @@ class ResamplingMode(str, Enum):
     FAST = "fast"
 
 
-class Engine(str, Enum):
+class PipelineKind(str, Enum):
     """What runs decode, resize and normalization."""
 
     PYTHON = "python"  # Pillow/libjpeg-turbo on the model's CPU threads (preprocess.pipeline)
@@ -153,7 +153,7 @@ class PreprocessConfig:
     decode_threads: int = 0  # 0: one per CPU available to the process
     jpeg_draft: bool = True
     resampling_mode: ResamplingMode = PRESETS[DEFAULT_PRESET].resampling_mode
-    engine: Engine = Engine.PYTHON
+    pipeline: PipelineKind = PipelineKind.PYTHON
     # The named recipe the settings started from (keys beside it may override parts): reported, not compared.
     preset: str = DEFAULT_PRESET
     # The model's densenet_* input metrics (docs/quality.md); not preprocessing: never compared.
@@ -167,30 +167,32 @@ class PreprocessConfig:
     @classmethod
     def from_parameters(cls, parameters: Mapping[str, str]) -> PreprocessConfig:
         """Parse Triton ``parameters`` (already reduced to ``{key: string_value}``)."""
-        p = Parameters(parameters, _KNOWN_PARAMETERS, ConfigError)
+        p = Parameters(parameters, KNOWN_PARAMETERS, PreprocessConfigError)
         preset_name = p.text("preset", DEFAULT_PRESET)
         if preset_name not in PRESETS:
-            raise ConfigError("preset", f"'{preset_name}' is not one of {', '.join(PRESETS)}")
+            raise PreprocessConfigError("preset", f"'{preset_name}' is not one of {', '.join(PRESETS)}")
         preset = PRESETS[preset_name]
         defaults = cls.from_preset(preset_name)
 
         scaling = p.text("scaling", preset.scaling if not ("mean" in p or "std" in p) else "custom")
         if scaling == "custom":
             if "mean" not in p or "std" not in p:
-                raise ConfigError("scaling", "'custom' needs both 'mean' and 'std'")
+                raise PreprocessConfigError("scaling", "'custom' needs both 'mean' and 'std'")
             mean = _floats("mean", p.text("mean"))
             std = _floats("std", p.text("std"))
             preset_order = ChannelOrder.RGB
         elif scaling in SCALING_PRESETS:
             if "mean" in p or "std" in p:
-                raise ConfigError("scaling", f"preset '{scaling}' cannot be combined with 'mean'/'std'")
+                raise PreprocessConfigError(
+                    "scaling", f"preset '{scaling}' cannot be combined with 'mean'/'std'"
+                )
             mean, std, preset_order = SCALING_PRESETS[scaling]
         else:
-            raise ConfigError(
+            raise PreprocessConfigError(
                 "scaling", f"'{scaling}' is not one of {', '.join([*SCALING_PRESETS, 'custom'])}"
             )
         if any(s == 0 for s in std):
-            raise ConfigError("std", "must not contain 0")
+            raise PreprocessConfigError("std", "must not contain 0")
 
         return cls(
             output_size=_size("output_size", p.text("output_size"))
@@ -208,7 +210,7 @@ class PreprocessConfig:
             decode_threads=p.integer("decode_threads", 0, minimum=0),
             jpeg_draft=p.boolean("jpeg_draft", preset.jpeg_draft),
             resampling_mode=p.enum("resampling_mode", preset.resampling_mode, ResamplingMode),
-            engine=p.enum("engine", Engine.PYTHON, Engine),
+            pipeline=p.enum("pipeline", PipelineKind.PYTHON, PipelineKind),
             preset=preset_name,
             quality_metrics=p.boolean("quality_metrics", True),
         )
@@ -234,7 +236,7 @@ class PreprocessConfig:
     def mismatches(self, preset_name: str) -> list[str]:
         """How this config differs from a preset in what reaches the model, as readable lines.
 
-        Limits, threads, the engine and the decoder's speed options do not change what the model sees, so
+        Limits, threads, the pipeline and the decoder's speed options do not change what the model sees, so
         they are not compared.
         """
         if preset_name not in PRESETS:
@@ -253,7 +255,7 @@ class PreprocessConfig:
 
     def __post_init__(self) -> None:
         if self.resize_mode is ResizeMode.SHORTER_SIDE_CROP and self.resize_size < max(self.output_size):
-            raise ConfigError(
+            raise PreprocessConfigError(
                 "resize_size", f"{self.resize_size} is smaller than output_size {self.output_size}"
             )
 
@@ -268,7 +270,7 @@ def _show(value: object) -> str:
     return str(value)
 
 
-_KNOWN_PARAMETERS = frozenset(
+KNOWN_PARAMETERS = frozenset(
     {
         "preset",
         "output_size",
@@ -285,7 +287,7 @@ _KNOWN_PARAMETERS = frozenset(
         "decode_threads",
         "jpeg_draft",
         "resampling_mode",
-        "engine",
+        "pipeline",
         "quality_metrics",
     }
 )
@@ -302,11 +304,11 @@ def _floats(name: str, value: str) -> tuple[float, float, float]:
     if len(parts) == 1:
         parts *= 3
     if len(parts) != 3:
-        raise ConfigError(name, f"'{value}' needs 1 or 3 comma-separated numbers (RGB order)")
+        raise PreprocessConfigError(name, f"'{value}' needs 1 or 3 comma-separated numbers (RGB order)")
     try:
         a, b, c = (float(v) for v in parts)
     except ValueError:
-        raise ConfigError(name, f"'{value}' is not a list of numbers") from None
+        raise PreprocessConfigError(name, f"'{value}' is not a list of numbers") from None
     return a, b, c
 
 
@@ -315,23 +317,23 @@ def _size(name: str, value: str) -> tuple[int, int]:
     if len(parts) == 1:
         parts *= 2
     if len(parts) != 2:
-        raise ConfigError(name, f"'{value}' must be 'N' or 'HEIGHT,WIDTH'")
+        raise PreprocessConfigError(name, f"'{value}' must be 'N' or 'HEIGHT,WIDTH'")
     try:
         height, width = (int(v) for v in parts)
     except ValueError:
-        raise ConfigError(name, f"'{value}' is not an integer or two") from None
+        raise PreprocessConfigError(name, f"'{value}' is not an integer or two") from None
     if min(height, width) < 1:
-        raise ConfigError(name, f"'{value}' must be at least 1")
+        raise PreprocessConfigError(name, f"'{value}' must be at least 1")
     return height, width
 
 
 def _formats(value: str) -> frozenset[str]:
     formats = frozenset(f.strip().upper().replace("JPG", "JPEG") for f in value.split(",") if f.strip())
     if not formats:
-        raise ConfigError("allowed_formats", "must name at least one format")
+        raise PreprocessConfigError("allowed_formats", "must name at least one format")
     unsupported = sorted(formats - set(SNIFFABLE_FORMATS))
     if unsupported:
-        raise ConfigError(
+        raise PreprocessConfigError(
             "allowed_formats", f"'{unsupported[0]}' is not one of {', '.join(SNIFFABLE_FORMATS)}"
         )
     return formats

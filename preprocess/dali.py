@@ -29,7 +29,7 @@ from PIL import Image
 
 from .config import ChannelOrder, PreprocessConfig
 from .decode import ImageHeader, declared_size, inspect_image, jpeg_markers_valid, strip_padding
-from .errors import ConfigError, CorruptImageError, ImageError
+from .errors import CorruptImageError, ImageError, PreprocessConfigError
 from .pipeline import Batch, Row, warm_up_images
 from .transform import source_box
 
@@ -51,15 +51,15 @@ def check_supported(config: PreprocessConfig) -> None:
     """Refuse, naming the parameter, a config the DALI pipeline cannot compute as the Python path does."""
     if config.interpolation not in DALI_INTERPOLATIONS:
         names = ", ".join(f.name.lower() for f in DALI_INTERPOLATIONS)
-        raise ConfigError(
+        raise PreprocessConfigError(
             "interpolation",
-            f"'{config.interpolation.name.lower()}' has no DALI equivalent (engine dali: {names})",
+            f"'{config.interpolation.name.lower()}' has no DALI equivalent (pipeline dali: {names})",
         )
     unsupported = sorted(config.allowed_formats - DALI_FORMATS)
     if unsupported:
-        raise ConfigError(
+        raise PreprocessConfigError(
             "allowed_formats",
-            f"DALI cannot decode {unsupported[0]} (engine dali: {', '.join(sorted(DALI_FORMATS))})",
+            f"DALI cannot decode {unsupported[0]} (pipeline dali: {', '.join(sorted(DALI_FORMATS))})",
         )
 
 
@@ -105,8 +105,8 @@ def define_pipeline(
         import nvidia.dali.types as types
         from nvidia.dali import pipeline_def
     except ImportError:
-        raise ConfigError(
-            "engine", "'dali' needs NVIDIA DALI installed where the model runs (requirements/dali.txt)"
+        raise PreprocessConfigError(
+            "pipeline", "'dali' needs NVIDIA DALI installed where the model runs (requirements/dali.txt)"
         ) from None
     on_gpu = device_id is not None if gpu_operators is None else gpu_operators
     device = "gpu" if on_gpu else "cpu"
@@ -218,7 +218,7 @@ class DaliPreprocessor:
         self, rows: Sequence[Row]
     ) -> list[tuple[tuple[np.ndarray, dict[str, np.ndarray]] | ImageError, tuple[int, int]]]:
         """The CPU's share of the work: per row, the bytes and resize passes DALI needs or the
-        refusal, and (encoded bytes, declared pixels or 0 if refused) as the Python engine measures."""
+        refusal, and (encoded bytes, declared pixels or 0 if refused) as the Python pipeline measures."""
         checked: list[tuple[tuple[np.ndarray, dict[str, np.ndarray]] | ImageError, tuple[int, int]]] = []
         for row in rows:
             data = strip_padding(row)
@@ -255,7 +255,7 @@ class DaliPreprocessor:
         (output,) = self._pipe.run(IMAGE=[image for _, image, _ in chunk], **inputs)
         if self.device_id is not None:
             return [output[i] for i in range(len(chunk))]
-        batch = np.array(output.as_tensor())  # host arrays of our own, as the Python engine returns
+        batch = np.array(output.as_tensor())  # host arrays of our own, as the Python pipeline returns
         return list(batch)
 
     def warm_up(self) -> None:

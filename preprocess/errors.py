@@ -3,7 +3,7 @@
 ``ImageError`` and its subclasses describe a bad *input*: the serving glue turns them into an
 ``INVALID_ARG`` error (HTTP 400) for the one request that carried the image. Their messages are
 written for the client: they never contain paths, tracebacks or library internals.
-``ConfigError`` describes a bad model configuration and fails the model at load time.
+``PreprocessConfigError`` describes a bad model configuration and fails the model at load time.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ class PreprocessError(Exception):
     """Base of every error raised by this package."""
 
 
-class ConfigError(PreprocessError, ParameterError):
+class PreprocessConfigError(PreprocessError, ParameterError):
     """A preprocessing parameter in the model configuration is missing or invalid."""
 
     model = "preprocess"

@@ -10,8 +10,8 @@ class ContractError(ValueError):
 class ParameterError(ContractError):
     """A model configuration parameter is unknown or has a bad value; fails the model's load.
 
-    Each package raises its own subclass (``preprocess.ConfigError``, ...), so the message says which
-    model's parameter it is.
+    Each package raises its own subclass (``PreprocessConfigError``, ``PostprocessConfigError``,
+    ``CpuConfigError``), so the message says which model's parameter it is.
     """
 
     model = "model"

@@ -32,7 +32,7 @@ class CpuConfig:
     @classmethod
     def from_parameters(cls, parameters: Mapping[str, str]) -> CpuConfig:
         """Parse Triton ``parameters`` (already reduced to ``{key: string_value}``)."""
-        p = Parameters(parameters, {*_SETTINGS, *RECORDED_KEYS}, CpuConfigError)
+        p = Parameters(parameters, KNOWN_PARAMETERS, CpuConfigError)
         return cls(
             onnx_file=p.text("onnx_file", cls.onnx_file) or cls.onnx_file,
             intra_op_num_threads=p.integer("intra_op_num_threads", cls.intra_op_num_threads, minimum=0),
@@ -44,11 +44,14 @@ class CpuConfig:
         )
 
 
-_SETTINGS = (
-    "onnx_file",
-    "intra_op_num_threads",
-    "inter_op_num_threads",
-    "pin_instances",
-    "adaptive_threads",
-    "allow_spinning",
+KNOWN_PARAMETERS = frozenset(
+    {
+        "onnx_file",
+        "intra_op_num_threads",
+        "inter_op_num_threads",
+        "pin_instances",
+        "adaptive_threads",
+        "allow_spinning",
+        *RECORDED_KEYS,
+    }
 )

@@ -12,7 +12,7 @@ from typing import Any
 
 from densenet_contract.names import PREPROCESSING_KEY
 from densenet_contract.parameters import config_parameters
-from preprocess import ConfigError, PreprocessConfig
+from preprocess import PreprocessConfig, PreprocessConfigError
 
 
 def preprocessing_problems(
@@ -30,6 +30,6 @@ def preprocessing_problems(
         ]
     try:
         actual = PreprocessConfig.from_parameters(config_parameters(preprocess_config))
-    except ConfigError as error:
+    except PreprocessConfigError as error:
         return [f"the preprocess config is invalid: {error}"]
     return actual.mismatches(expected)

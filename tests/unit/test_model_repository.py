@@ -152,16 +152,16 @@ def _preprocess_parameters(path: Path) -> dict[str, str]:
     return string_parameters(load(path))
 
 
-def test_dali_preprocess_is_the_default_but_for_the_engine():
-    """One contract, two engines: the DALI config may differ only in where it runs."""
-    from preprocess import Engine, PreprocessConfig
+def test_dali_preprocess_is_the_default_but_for_the_pipeline():
+    """One contract, two pipelines: the DALI config may differ only in where it runs."""
+    from preprocess import PipelineKind, PreprocessConfig
     from preprocess.dali import check_supported
 
     default, dali = load(REPO / "preprocess/config.pbtxt"), load(REPO / "preprocess/configs/dali.pbtxt")
     python_parameters = _preprocess_parameters(REPO / "preprocess/config.pbtxt")
     dali_parameters = _preprocess_parameters(REPO / "preprocess/configs/dali.pbtxt")
-    assert python_parameters.pop("engine") == "python"
-    assert dali_parameters.pop("engine") == "dali"
+    assert python_parameters.pop("pipeline") == "python"
+    assert dali_parameters.pop("pipeline") == "dali"
     assert dali_parameters == python_parameters
     assert (dali.input, dali.output, dali.max_batch_size, dali.backend) == (
         default.input,
@@ -170,8 +170,8 @@ def test_dali_preprocess_is_the_default_but_for_the_engine():
         default.backend,
     )
     assert [group.kind for group in dali.instance_group] == [mc.ModelInstanceGroup.KIND_GPU]
-    parsed = PreprocessConfig.from_parameters({**dali_parameters, "engine": "dali"})
-    assert parsed.engine is Engine.DALI
+    parsed = PreprocessConfig.from_parameters({**dali_parameters, "pipeline": "dali"})
+    assert parsed.pipeline is PipelineKind.DALI
     check_supported(parsed)  # nothing in the contract that DALI cannot compute
 
 

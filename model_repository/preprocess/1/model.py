@@ -8,7 +8,7 @@ import triton_python_backend_utils as pb_utils
 from densenet_contract.metrics import WRITE_INTERVAL_S, BackgroundWriter, Metrics
 from densenet_contract.names import IMAGE, PIXELS
 from densenet_contract.parameters import config_parameters
-from preprocess import ConfigError, ImageError, PreprocessConfig, open_pipeline
+from preprocess import ImageError, PreprocessConfig, PreprocessConfigError, open_pipeline
 from preprocess.input_metrics import InputMetrics
 from preprocess.quality import refusal_reason
 
@@ -17,14 +17,14 @@ class TritonPythonModel:
     def initialize(self, args):
         model_config = json.loads(args["model_config"])
         parameters = config_parameters(model_config)
-        config = PreprocessConfig.from_parameters(parameters)  # ConfigError fails the load, naming the key
+        config = PreprocessConfig.from_parameters(parameters)  # a bad key fails the load, naming it
         output = pb_utils.get_output_config_by_name(model_config, PIXELS)
         if tuple(output["dims"]) != (3, *config.output_size):
-            raise ConfigError(
+            raise PreprocessConfigError(
                 "output_size", f"{config.output_size} does not match {PIXELS} dims {output['dims']}"
             )
         if pb_utils.triton_string_to_numpy(output["data_type"]) != np.float32:
-            raise ValueError(f"{PIXELS} is {output['data_type']}; both engines produce TYPE_FP32")
+            raise ValueError(f"{PIXELS} is {output['data_type']}; both pipelines produce TYPE_FP32")
         on_gpu = args["model_instance_kind"] == "GPU"
         self._preprocessor = open_pipeline(
             config,
@@ -52,7 +52,7 @@ class TritonPythonModel:
             rows.extend(images)
         batch = self._preprocessor.process(rows)
         if self._metrics is not None:
-            # Both engines measure the input sizes while checking or decoding each image.
+            # Both pipelines measure the input sizes while checking or decoding each image.
             reasons = [refusal_reason(r) for r in batch.results if isinstance(r, ImageError)]
             self._metrics.submit((reasons, batch.sizes))
 

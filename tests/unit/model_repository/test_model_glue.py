@@ -2,7 +2,7 @@
 
 What the glue owes Triton, checked without a server: one response per request in order, a bad
 request answered with INVALID_ARG without harming the others in its batch, and finalize closing what
-initialize opened (the preprocessing pipeline, whichever engine; the metrics writer).
+initialize opened (the preprocessing pipeline, whichever pipeline; the metrics writer).
 """
 
 from __future__ import annotations
@@ -40,17 +40,17 @@ def started(model: str, config: dict, repository=None):
     return instance
 
 
-def preprocess_config(engine: str = "python") -> dict:
-    config = pb.model_config("preprocess", "dali" if engine == "dali" else None)
+def preprocess_config(kind: str = "python") -> dict:
+    config = pb.model_config("preprocess", "dali" if kind == "dali" else None)
     config["parameters"]["decode_threads"] = {"string_value": "1"}
     return config
 
 
-@pytest.mark.parametrize("engine", ["python", "dali"])
-def test_preprocess_answers_each_request_and_closes_its_engine(engine):
-    if engine == "dali":
-        pytest.importorskip("nvidia.dali", reason="the DALI engine needs nvidia-dali (make dev)")
-    model = started("preprocess", preprocess_config(engine))
+@pytest.mark.parametrize("kind", ["python", "dali"])
+def test_preprocess_answers_each_request_and_closes_its_pipeline(kind):
+    if kind == "dali":
+        pytest.importorskip("nvidia.dali", reason="the DALI pipeline needs nvidia-dali (make dev)")
+    model = started("preprocess", preprocess_config(kind))
     pipeline = model._preprocessor
     good = cat_jpeg()
     requests = [
@@ -67,7 +67,7 @@ def test_preprocess_answers_each_request_and_closes_its_engine(engine):
     np.testing.assert_array_equal(third.output(PIXELS)[1], first.output(PIXELS)[0])
     assert fourth.error().message() == "the request holds no image"
     model.finalize()
-    closed = pipeline._pool is None if engine == "python" else pipeline._pipe is None
+    closed = pipeline._pool is None if kind == "python" else pipeline._pipe is None
     assert closed, "finalize left the preprocessing pipeline open"
     assert not model._metrics._thread.is_alive()
 

@@ -14,11 +14,11 @@ import pytest
 from PIL import Image
 
 from preprocess import (
-    ConfigError,
     CorruptImageError,
-    Engine,
     ImageError,
+    PipelineKind,
     PreprocessConfig,
+    PreprocessConfigError,
     Preprocessor,
     ResamplingMode,
 )
@@ -251,19 +251,19 @@ def test_warm_up_decodes_its_own_images():
     ],
 )
 def test_what_dali_cannot_compute_fails_the_load_naming_the_parameter(overrides, parameter):
-    config = PreprocessConfig.from_parameters({"engine": "dali", **overrides})
-    with pytest.raises(ConfigError, match=f"'{parameter}'") as error:
+    config = PreprocessConfig.from_parameters({"pipeline": "dali", **overrides})
+    with pytest.raises(PreprocessConfigError, match=f"'{parameter}'") as error:
         check_supported(config)
     assert error.value.parameter == parameter
 
 
-def test_engine_parameter_is_parsed_strictly():
-    assert PreprocessConfig.from_parameters({"engine": "DALI"}).engine is Engine.DALI
-    assert PreprocessConfig.from_parameters({}).engine is Engine.PYTHON
-    with pytest.raises(ConfigError, match=r"'engine'.*python, dali"):
-        PreprocessConfig.from_parameters({"engine": "gpu"})
-    # The engine changes how, not what: the weights' preset check ignores it.
-    assert PreprocessConfig.from_parameters({"engine": "dali"}).mismatches("densenet_caffe") == []
+def test_pipeline_parameter_is_parsed_strictly():
+    assert PreprocessConfig.from_parameters({"pipeline": "DALI"}).pipeline is PipelineKind.DALI
+    assert PreprocessConfig.from_parameters({}).pipeline is PipelineKind.PYTHON
+    with pytest.raises(PreprocessConfigError, match=r"'pipeline'.*python, dali"):
+        PreprocessConfig.from_parameters({"pipeline": "gpu"})
+    # The pipeline changes how, not what: the weights' preset check ignores it.
+    assert PreprocessConfig.from_parameters({"pipeline": "dali"}).mismatches("densenet_caffe") == []
 
 
 def _tokens(serialized: bytes) -> list[bytes]:
@@ -287,9 +287,9 @@ def test_the_gpu_graph_is_the_cpu_graph_with_only_the_devices_changed():
         assert operator in gpu_tokens
 
 
-def test_without_dali_installed_the_engine_fails_the_load_saying_what_is_missing(monkeypatch):
+def test_without_dali_installed_the_pipeline_fails_the_load_saying_what_is_missing(monkeypatch):
     import sys
 
     monkeypatch.setitem(sys.modules, "nvidia.dali", None)  # import nvidia.dali now raises ImportError
-    with pytest.raises(ConfigError, match="'engine': 'dali' needs NVIDIA DALI"):
-        DaliPreprocessor(PreprocessConfig(engine=Engine.DALI), max_batch_size=1)
+    with pytest.raises(PreprocessConfigError, match="'pipeline': 'dali' needs NVIDIA DALI"):
+        DaliPreprocessor(PreprocessConfig(pipeline=PipelineKind.DALI), max_batch_size=1)

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from preprocess import ConfigError, ImageError, PreprocessConfig, Preprocessor
+from preprocess import ImageError, PreprocessConfig, PreprocessConfigError, Preprocessor
 from preprocess.dali import DaliPreprocessor
 from tests.support.imagefactory import encode, gradient
 
@@ -34,7 +34,7 @@ SEEDS = [
 def _dali() -> DaliPreprocessor | None:
     try:
         return DaliPreprocessor(PREPROCESSOR.config, max_batch_size=1, num_threads=1)
-    except ConfigError:  # DALI not installed: the Python path is fuzzed alone
+    except PreprocessConfigError:  # DALI not installed: the Python path is fuzzed alone
         return None
 
 

@@ -72,7 +72,7 @@ def test_quality_metrics_is_a_known_parameter():
     assert PreprocessConfig.from_parameters({}).quality_metrics is True
 
 
-def test_both_engines_measure_the_same_input_sizes():
+def test_both_pipelines_measure_the_same_input_sizes():
     from preprocess.dali import DaliPreprocessor
 
     config = PreprocessConfig(decode_threads=1)

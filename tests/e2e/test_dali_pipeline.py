@@ -1,4 +1,4 @@
-"""The DALI preprocess engine (preprocess/configs/dali.pbtxt) on the real server, on DALI's CPU operators.
+"""The DALI preprocess pipeline (preprocess/configs/dali.pbtxt) on the real server, on DALI's CPU operators.
 
 The GPU deployment loads the same model.py and parameters with ``kind: KIND_GPU``; here the scratch
 repository's copy says ``KIND_CPU`` (DALI's CPU twin) and nothing else changes, so these tests run
@@ -65,11 +65,11 @@ def client(dali_url: str) -> Iterator[httpclient.InferenceServerClient]:
 
 def test_the_served_preprocess_runs_dali(client):
     parameters = client.get_model_config("preprocess")["parameters"]
-    assert parameters["engine"]["string_value"] == "dali"
+    assert parameters["pipeline"]["string_value"] == "dali"
     assert parameters["preset"]["string_value"] == "efficientnet_lite"  # set by densenet-build model
 
 
-def test_answers_equal_the_python_engines(client, trained_model):
+def test_answers_equal_the_python_pipelines(client, trained_model):
     """The classes the Python path ranks best (computed in this process) get the same probabilities
     within 0.02, and the same top-1 wherever it leads by more than that (near ties may swap).
 
@@ -124,7 +124,7 @@ def test_a_bad_image_in_a_multi_image_request_names_its_row(client):
     assert labels[0]
 
 
-def test_the_dali_engine_unloads_cleanly(dali_server):
+def test_the_dali_pipeline_unloads_cleanly(dali_server):
     """Last in this file: stopping the server runs each instance's finalize, which closes the pipeline."""
     dali_server.stop()
     log = dali_server.log_path.read_text(errors="replace")
