@@ -18,9 +18,9 @@ from densenet_contract.monitoring import (
     TOP1_PROBABILITY,
 )
 
+from .confidence import CONFIDENCE_BUCKETS, batch_quality
 from .config import PostprocessConfig
 from .drift import Distribution, DriftWindow, drift, noise_floor
-from .quality import CONFIDENCE_BUCKETS, batch_quality
 
 
 class AnswerMetrics:

@@ -27,8 +27,8 @@ import numpy as np
 
 from densenet_contract.monitoring import DRIFT_REFERENCE_FORMAT
 
+from .confidence import CONFIDENCE_BUCKETS, confidence_bins
 from .errors import DriftReferenceError
-from .quality import CONFIDENCE_BUCKETS, confidence_bins
 
 
 @dataclass(frozen=True)

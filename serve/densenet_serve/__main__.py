@@ -39,11 +39,11 @@ from densenet_contract.parameters import config_parameters
 from .banner import ready_banner
 from .errors import ServeError, ServerSetupError
 from .options import Options
+from .preprocessing_check import preprocessing_problems
 from .proxy import NginxProxy, ProxyConfig, find_nginx, private_prefix, unprivileged_workers
 from .server import ServerOptions, TritonServer
 from .supervisor import supervise
 from .tls import self_signed
-from .weights_check import preprocessing_problems
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -28,11 +28,11 @@ import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
 from densenet_build.repository.pbtxt import update_parameters
-from densenet_client.quality import parse_metrics, summarize
+from densenet_client.monitoring import parse_metrics, summarize
+from postprocess.confidence import CONFIDENCE_BUCKETS
 from postprocess.drift import Distribution, drift, noise_floor
-from postprocess.quality import CONFIDENCE_BUCKETS
 from preprocess.decode import strip_padding
-from preprocess.quality import BYTES_BUCKETS, PIXELS_BUCKETS
+from preprocess.input_metrics import BYTES_BUCKETS, PIXELS_BUCKETS
 from tests.support.imagefactory import bad_images, cat_jpeg, encode, photo
 from tests.support.inference import http_infer
 from tests.support.scratch import scratch_repository

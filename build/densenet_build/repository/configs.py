@@ -120,8 +120,7 @@ def load_interface(path: str | Path = DENSENET_CONFIG) -> ModelInterface:
 
 def load_preprocess_config(path: str | Path = PREPROCESS_CONFIG):  # -> preprocess.PreprocessConfig
     """The preprocessing the server applies, parsed from the preprocess model's ``parameters``."""
-    from preprocess import ConfigError as PreprocessConfigError
-    from preprocess import PreprocessConfig
+    from preprocess import PreprocessConfig, PreprocessConfigError
 
     try:
         return PreprocessConfig.from_parameters(string_parameters(read_config(path)))

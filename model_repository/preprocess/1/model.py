@@ -9,8 +9,7 @@ from densenet_contract.metrics import WRITE_INTERVAL_S, BackgroundWriter, Metric
 from densenet_contract.names import IMAGE, PIXELS
 from densenet_contract.parameters import config_parameters
 from preprocess import ImageError, PreprocessConfig, PreprocessConfigError, open_pipeline
-from preprocess.input_metrics import InputMetrics
-from preprocess.quality import refusal_reason
+from preprocess.input_metrics import InputMetrics, refusal_reason
 
 
 class TritonPythonModel:

@@ -2,7 +2,8 @@ import math
 
 import pytest
 
-from densenet_client.quality import MetricsFormatError, parse_metrics, render, summarize
+from densenet_client.cli.quality import render
+from densenet_client.monitoring import MetricsFormatError, parse_metrics, summarize
 
 METRICS = r"""
 # HELP nv_inference_request_success Number of successful inference requests

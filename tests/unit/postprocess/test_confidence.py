@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from postprocess.quality import CONFIDENCE_BUCKETS, batch_quality, confidence_bins
+from postprocess.confidence import CONFIDENCE_BUCKETS, batch_quality, confidence_bins
 
 
 def test_confidence_bins_follow_prometheus_le_semantics():

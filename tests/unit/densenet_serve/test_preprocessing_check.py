@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from densenet_serve.weights_check import preprocessing_problems
+from densenet_serve.preprocessing_check import preprocessing_problems
 
 
 def _config(**parameters: str) -> dict:

@@ -7,7 +7,6 @@ Pure Python: no Triton, no HTTP.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -155,53 +154,3 @@ def summarize(samples: dict[str, dict[Labels, float]], top: int = 10) -> Quality
         weights=dict(weights),
         preprocessing=dict(preprocessing),
     )
-
-
-def render(summary: QualitySummary) -> str:
-    """The summary as the lines ``densenet-client quality`` prints."""
-    lines = []
-    if summary.weights:
-        lines.append(f"weights        {summary.weights.get('weights', '?')}")
-        lines.append(f"  sha256       {summary.weights.get('sha256', '?')}")
-    if summary.preprocessing:
-        p = summary.preprocessing
-        lines.append(
-            f"preprocessing  {p.get('preset', '?')} ({p.get('resize_mode', '?')} {p.get('resize_size', '?')}"
-            f" -> {p.get('output_size', '?')}, {p.get('channel_order', '?')})"
-        )
-    threshold = "?" if summary.threshold is None else f"{summary.threshold:g}"
-    lines.append(f"answers        {summary.answers}")
-    lines.append(
-        f"low confidence {summary.low_confidence} ({summary.low_confidence_share:.1%}) "
-        f"with top-1 probability below {threshold}"
-    )
-    previous = 0
-    if summary.answers:
-        lines.append("top-1 probability  answers")
-        lower = 0.0
-        for bound, count in summary.top1_buckets:
-            upper = "1" if math.isinf(bound) else f"{bound:g}"
-            share = (count - previous) / summary.answers
-            span = f"{lower:g} - {upper}"
-            lines.append(f"  {span:<12} {count - previous:>9}  {share:6.1%}")
-            previous, lower = count, (1.0 if math.isinf(bound) else bound)
-    if summary.top_classes:
-        lines.append("most frequent top-1 classes")
-        for c in summary.top_classes:
-            lines.append(
-                f"  {c.class_id:>4} {c.label:<30} {c.answers:>9}  {c.answers / summary.answers:6.1%}"
-            )
-    refused = sum(summary.refused.values())
-    lines.append(f"images         {summary.images}, refused {refused} ({summary.refused_share:.1%})")
-    for reason, count in sorted(summary.refused.items()):
-        if count:
-            lines.append(f"  {reason:<16} {count}")
-    if summary.drift_score is None:
-        lines.append("drift          off (no drift_reference in the postprocess config)")
-    elif math.isnan(summary.drift_score):
-        lines.append(f"drift          the window is not full yet ({summary.drift_window_answers} answers)")
-    else:
-        floor = "" if summary.drift_noise_floor is None else f" (noise floor {summary.drift_noise_floor:.4f})"
-        window = summary.drift_window_answers
-        lines.append(f"drift score    {summary.drift_score:.4f} over the last {window} answers{floor}")
-    return "\n".join(lines)
