@@ -26,7 +26,8 @@ OUTPUT_DIMS = (NUM_CLASSES, 1, 1)
 WEIGHTS_KEY = "weights"
 SOURCE_SHA256_KEY = "source_sha256"
 PREPROCESSING_KEY = "preprocessing"  # the preprocess preset the weights were trained with
-RECORDED_KEYS = (WEIGHTS_KEY, SOURCE_SHA256_KEY, PREPROCESSING_KEY)
+SOURCE_KEY = "source"  # where the weights came from: zoo, torchvision, seeded, efficientnet-lite0, file
+RECORDED_KEYS = (WEIGHTS_KEY, SOURCE_SHA256_KEY, PREPROCESSING_KEY, SOURCE_KEY)
 
 # The launcher's per-start prefix for the python backend's /dev/shm regions, handed to the models.
 SHM_PREFIX_VARIABLE = "DENSENET_SHM_PREFIX"
