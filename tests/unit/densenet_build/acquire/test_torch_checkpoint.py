@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from densenet_build.testmodels.torch_checkpoint import CheckpointError, load_state_dict
+from densenet_build.acquire.torch_checkpoint import CheckpointError, load_state_dict
 
 _STORAGE_NAMES = {np.dtype(np.float32): "FloatStorage", np.dtype(np.int64): "LongStorage"}
 
