@@ -240,3 +240,31 @@ def test_the_catalog_names_the_real_sources():
     assert (ZOO.preset, TORCHVISION_DENSENET121.preset) == ("densenet_caffe", "torchvision")
     assert sources.CHAINS["auto"] == ("zoo", "torchvision", "seeded")
     assert sources.CHAINS["download"] == ("zoo", "torchvision")
+
+
+@pytest.mark.parametrize("fixture", ["legacy.pth", "zip.pth"])
+def test_a_torchvision_checkpoint_arrives_converted_with_its_preset(server, world, tmp_path, fixture):
+    """The real converter on the fixture checkpoint (a reduced torchvision DenseNet) served over HTTP."""
+    import numpy as np
+    import onnxruntime as ort
+    from torchvision_fixture import FIXTURE_DIR, expected
+
+    checkpoint = (FIXTURE_DIR / fixture).read_bytes()
+    world([not_found()], [lfs_pointer(ONNX_BYTES)], [not_found()])
+    url = server.route(f"mirror/{fixture}", file(checkpoint))
+    acquired = chain("torchvision", tmp_path, url=url, sha256=sha(checkpoint))
+    assert acquired.source == "torchvision"
+    assert acquired.preprocessing == "torchvision"
+    assert acquired.sha256 == sha(checkpoint)  # the downloaded file's digest, not the conversion's
+    batch, logits = expected(FIXTURE_DIR / "expected.npz")
+    session = ort.InferenceSession(str(acquired.path), providers=["CPUExecutionProvider"])
+    (served,) = session.run(["fc6_1"], {"data_0": batch})
+    np.testing.assert_allclose(served.reshape(len(batch), -1), logits, atol=1e-3)
+
+
+def test_a_file_that_is_no_checkpoint_fails_the_source(server, world, tmp_path):
+    world([not_found()], [not_found()], [not_found()])
+    url = server.route("mirror/broken.pth", file(b"PK\x03\x04 not really a zip"))
+    with pytest.raises(DownloadError, match=r"torchvision \(http://127\.0\.0\.1:\d+/mirror/broken\.pth\): "):
+        chain("torchvision", tmp_path, url=url, sha256=sha(b"PK\x03\x04 not really a zip"))
+    assert not list(tmp_path.glob("*.onnx"))
