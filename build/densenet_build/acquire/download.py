@@ -152,6 +152,8 @@ def _attempt(
     except urllib.error.HTTPError as error:
         raise _http_error(error) from None
     except urllib.error.URLError as error:
+        if isinstance(error.reason, (FileNotFoundError, PermissionError)):  # a file:// URL
+            raise DownloadError(f"{shown_url(url)}: {error.reason.strerror}") from None
         if isinstance(error.reason, socket.gaierror):
             raise DownloadError(
                 f"{shown_url(url)}: cannot resolve the host name ({error.reason.strerror}): offline, or a "

@@ -222,3 +222,17 @@ def test_credentials_and_queries_stay_out_of_messages():
 )
 def test_model_files_are_not_taken_for_placeholders(first):
     assert describe_placeholder(first) is None
+
+
+def test_a_file_url_reads_a_local_copy(tmp_path, sleeps):
+    """Air-gapped hosts: --url file:///path/to/the/copy (urllib's file handler)."""
+    copy = tmp_path / "mirror" / "densenet121-a639ec97.pth"
+    copy.parent.mkdir()
+    copy.write_bytes(PAYLOAD)
+    for cache in ("cache", "other"):
+        (tmp_path / cache).mkdir()
+    path = fetch(copy.as_uri(), tmp_path / "cache", sha=SHA[:8])
+    assert path.read_bytes() == PAYLOAD
+    with pytest.raises(DownloadError, match="No such file or directory"):
+        fetch((tmp_path / "mirror" / "missing.pth").as_uri(), tmp_path / "other", sleeps=sleeps)
+    assert sleeps == []
