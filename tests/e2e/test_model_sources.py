@@ -114,3 +114,17 @@ def test_status_names_what_is_served(http_url):
     assert done.returncode == 0, done.stderr
     assert f"  from source torchvision, sha256 {DIGEST}, preprocessing torchvision" in done.stdout
     assert "weights torchvision file densenet121.pth" in done.stdout
+
+
+def test_the_config_line_of_docs_model_md_prints_the_record(http_url):
+    text = (REPO_ROOT / "docs" / "model.md").read_text(encoding="utf-8")
+    (line,) = [
+        line
+        for line in text.splitlines()
+        if line.startswith("curl -s localhost:8000/v2/models/densenet/config")
+    ]
+    done = run("bash", "-euo", "pipefail", "-c", line.replace("localhost:8000", http_url))
+    assert done.returncode == 0, done.stderr
+    assert (
+        f"'source': 'torchvision', 'source_sha256': '{DIGEST}', 'preprocessing': 'torchvision'" in done.stdout
+    )
