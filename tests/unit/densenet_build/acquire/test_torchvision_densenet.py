@@ -252,13 +252,15 @@ class _System:
         return os.system, (self.command,)
 
 
-@pytest.mark.parametrize("container", ["legacy", "zip"])
+@pytest.mark.parametrize("container", ["legacy", "legacy-header", "zip"])
 def test_a_pickle_calling_os_system_is_refused(tmp_path, container):
     marker = tmp_path / "pwned"
     payload = {"features.conv0.weight": _System(f"touch {marker}")}
     path = tmp_path / "evil.pth"
     if container == "legacy":
         _legacy_file(path, payload)
+    elif container == "legacy-header":  # where the magic number belongs, read before anything is checked
+        path.write_bytes(pickle.dumps(_System(f"touch {marker}"), protocol=2))
     else:
         with zipfile.ZipFile(path, "w") as archive:
             archive.writestr("archive/data.pkl", pickle.dumps(payload, protocol=2))
