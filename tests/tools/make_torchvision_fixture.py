@@ -3,7 +3,7 @@
 Needs torch and torchvision (``make test`` never does): run it in a separate environment, e.g.
 
     python3 -m venv /tmp/torchvenv
-    /tmp/torchvenv/bin/pip install torch==2.14.1 torchvision==0.29.1 numpy
+    /tmp/torchvenv/bin/pip install -r requirements/torch-fixture.txt
     /tmp/torchvenv/bin/python tests/tools/make_torchvision_fixture.py            # the committed fixture
     /tmp/torchvenv/bin/python tests/tools/make_torchvision_fixture.py --full DIR  # full DenseNet-121, once
 

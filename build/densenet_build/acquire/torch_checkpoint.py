@@ -151,11 +151,13 @@ def load_state_dict(path: str | Path) -> dict[str, np.ndarray]:
 def _load_legacy(path: Path) -> Any:
     size = path.stat().st_size
     with open(path, "rb") as stream:
-        magic = pickle.load(stream)
+        # Every pickle of the file goes through _Unpickler: pickle.load on the headers would run
+        # whatever a hostile file put there before the magic number could be checked.
+        magic = _load_plain(stream)
         if magic != _LEGACY_MAGIC:
             raise CheckpointError(f"{path}: not a PyTorch checkpoint (bad magic number)")
-        pickle.load(stream)  # protocol version
-        pickle.load(stream)  # system info
+        _load_plain(stream)  # protocol version
+        _load_plain(stream)  # system info
         storages: dict[str, np.ndarray] = {}
 
         def declare(storage_type: _StorageType, key: str, count: int) -> np.ndarray:
@@ -167,7 +169,7 @@ def _load_legacy(path: Path) -> Any:
             return storages.setdefault(key, np.empty(count, storage_type.dtype))
 
         obj = _Unpickler(stream, declare).load()
-        keys = pickle.load(stream)
+        keys = _load_plain(stream)
         if not isinstance(keys, list) or set(keys) != set(storages):
             raise CheckpointError(f"{path}: the storage list does not match the tensors")
         for key in keys:
@@ -178,6 +180,15 @@ def _load_legacy(path: Path) -> Any:
                 raise CheckpointError(f"{path}: storage {key} is truncated or mis-sized")
             storage[:] = data
     return obj
+
+
+def _load_plain(stream: IO[bytes]) -> Any:
+    """One pickle of plain values (the legacy format's headers and storage list)."""
+
+    def no_storage(*_: Any) -> np.ndarray:
+        raise CheckpointError("a storage where a header belongs")
+
+    return _Unpickler(stream, no_storage).load()
 
 
 def _materialize(obj: Any) -> Any:

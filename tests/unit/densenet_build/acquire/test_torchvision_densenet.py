@@ -19,7 +19,8 @@ import onnxruntime as ort
 import pytest
 from torchvision_fixture import FIXTURE_DIR, expected, onnx_logits
 
-from densenet_build.acquire.densenet_graph import DENSENET121, Architecture
+from densenet_build.acquire.densenet_graph import DENSENET121, Architecture, build_densenet
+from densenet_build.acquire.prepare import prepare
 from densenet_build.acquire.torch_checkpoint import load_state_dict
 from densenet_build.acquire.torchvision_densenet import (
     ARCHITECTURE_KEY,
@@ -92,6 +93,15 @@ def test_interface_and_metadata(tmp_path):
     assert recorded[ARCHITECTURE_KEY] == REDUCED.describe()
 
 
+def test_the_conversion_passes_prepare(tmp_path):
+    """densenet-build's preparation (interface check, full ONNX check) takes the file as it is."""
+    batch, torch_logits = expected(EXPECTED)
+    convert_checkpoint(LEGACY, tmp_path / "converted.onnx", weights=WEIGHTS)
+    prepared = prepare(tmp_path / "converted.onnx", tmp_path / "prepared.onnx")
+    assert metadata(onnx.load(str(prepared)))[PREPROCESSING_KEY] == PREPROCESSING
+    np.testing.assert_allclose(onnx_logits(prepared, batch), torch_logits, rtol=0, atol=1e-3)
+
+
 def test_no_weights_description_when_none_is_given(tmp_path):
     out = tmp_path / "model.onnx"
     convert_checkpoint(ZIP, out)
@@ -129,8 +139,6 @@ class _Recording(_SeededWeights):
 def densenet121_state() -> dict[str, np.ndarray]:
     """A full-size DenseNet-121 state_dict (the seeded weights under torchvision's names), legacy keys."""
     recording = _Recording()
-    from densenet_build.acquire.densenet_graph import build_densenet
-
     build_densenet(recording, DENSENET121, name="x", producer="x", metadata={})
     legacy = {
         key.replace("norm1.", "norm.1.").replace("conv2.", "conv.2."): v for key, v in recording.state.items()
@@ -252,13 +260,15 @@ class _System:
         return os.system, (self.command,)
 
 
-@pytest.mark.parametrize("container", ["legacy", "zip"])
+@pytest.mark.parametrize("container", ["legacy", "legacy-header", "zip"])
 def test_a_pickle_calling_os_system_is_refused(tmp_path, container):
     marker = tmp_path / "pwned"
     payload = {"features.conv0.weight": _System(f"touch {marker}")}
     path = tmp_path / "evil.pth"
     if container == "legacy":
         _legacy_file(path, payload)
+    elif container == "legacy-header":  # where the magic number belongs, read before anything is checked
+        path.write_bytes(pickle.dumps(_System(f"touch {marker}"), protocol=2))
     else:
         with zipfile.ZipFile(path, "w") as archive:
             archive.writestr("archive/data.pkl", pickle.dumps(payload, protocol=2))
