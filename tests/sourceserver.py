@@ -16,6 +16,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 
+class Sleeps(list):
+    """A stand-in for ``time.sleep`` that records the pauses asked for (and sleeps none)."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int = 200

@@ -6,12 +6,12 @@ import hashlib
 
 import pytest
 from sourceserver import (
+    Sleeps,
     file,
     json_error,
     lfs_pointer,
     not_found,
     quota_page,
-    source_server,
     stalled,
     too_many_requests,
     truncated,
@@ -23,30 +23,6 @@ from densenet_build.errors import ChecksumError, DownloadError, NotTheFileError
 
 PAYLOAD = b"\x08\x03onnx model bytes " + bytes(range(256)) * 64  # starts like a protobuf ONNX file
 SHA = hashlib.sha256(PAYLOAD).hexdigest()
-
-
-class Sleeps(list):
-    """A stand-in for time.sleep that records the pauses asked for."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
-@pytest.fixture(autouse=True)
-def no_proxy_variables(monkeypatch):
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def server():
-    with source_server() as running:
-        yield running
-
-
-@pytest.fixture
-def sleeps():
-    return Sleeps()
 
 
 def fetch(url, tmp_path, sha=SHA, sleeps=None, **kwargs):

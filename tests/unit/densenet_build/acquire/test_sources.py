@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sourceserver import file, lfs_pointer, not_found, quota_page, source_server, too_many_requests
+from sourceserver import Sleeps, file, lfs_pointer, not_found, quota_page, too_many_requests
 
 from densenet_build.acquire import sources
 from densenet_build.acquire.catalog import DOWNLOADS, TORCHVISION, TORCHVISION_DENSENET121, ZOO
@@ -27,23 +27,6 @@ CHECKPOINT_BYTES = b"PK\x03\x04torchvision checkpoint stand-in " * 100
 
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-class Sleeps(list):
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
-@pytest.fixture(autouse=True)
-def no_proxy_variables(monkeypatch):
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def server():
-    with source_server() as running:
-        yield running
 
 
 @pytest.fixture
