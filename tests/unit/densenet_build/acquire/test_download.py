@@ -160,7 +160,7 @@ def test_a_stall_past_the_timeout_is_retried_then_fails(server, tmp_path, sleeps
     url = server.route("m.onnx", stalled(PAYLOAD))
     with pytest.raises(DownloadError, match=r"no data for 0.2 s \(timed out\) \(gave up after 3 attempts\)"):
         fetch(url, tmp_path, sleeps=sleeps, timeout=0.2)
-    assert server.hits["/m.onnx"] == 3
+    assert sleeps == [0.5, 1.0]  # (the server may count the last request only after the client gave up)
     assert nothing_left(tmp_path)
 
 
