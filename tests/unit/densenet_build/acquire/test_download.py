@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
 
 import pytest
 from sourceserver import (
@@ -212,3 +213,30 @@ def test_a_file_url_reads_a_local_copy(tmp_path, sleeps):
     with pytest.raises(DownloadError, match="No such file or directory"):
         fetch((tmp_path / "mirror" / "missing.pth").as_uri(), tmp_path / "other", sleeps=sleeps)
     assert sleeps == []
+
+
+def test_a_progress_bar_shows_on_a_terminal_only(server, tmp_path):
+    """The same download in a subprocess: on a terminal it draws a bar, into a pipe it prints nothing."""
+    import sys
+
+    from terminal import run_on_terminal
+
+    url = server.route("densenet-7.onnx", file(PAYLOAD))
+    script = (
+        "import sys; from densenet_build.acquire.download import download; "
+        "download(sys.argv[1], sys.argv[2], sys.argv[3])"
+    )
+    status, shown = run_on_terminal(
+        [sys.executable, "-c", script, url, str(tmp_path / "densenet-7.onnx"), SHA]
+    )
+    assert status == 0, shown
+    assert "densenet-7.onnx: 100%" in shown
+    assert f"{len(PAYLOAD) / 1000:.1f}k/{len(PAYLOAD) / 1000:.1f}k" in shown
+    piped = subprocess.run(
+        [sys.executable, "-c", script, url, str(tmp_path / "again.onnx"), SHA],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert piped.stderr == ""
