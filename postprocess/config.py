@@ -38,6 +38,7 @@ class PostprocessConfig:
     weights: str = ""
     source_sha256: str = ""
     preprocessing: str = ""
+    source: str = ""
 
     @classmethod
     def from_parameters(cls, parameters: Mapping[str, str], classes: int) -> PostprocessConfig:

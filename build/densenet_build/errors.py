@@ -11,6 +11,10 @@ class DownloadError(BuildError):
     """The model could not be downloaded (network, HTTP status, timeout) after all retries."""
 
 
+class NotTheFileError(DownloadError):
+    """The server answered 200 with something else than the file: an LFS pointer, a web page, a JSON error."""
+
+
 class ChecksumError(BuildError):
     """A file's sha256 or size differs from the expected one."""
 

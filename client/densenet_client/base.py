@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from densenet_contract.errors import InvalidTopK
-from densenet_contract.names import ENSEMBLE
+from densenet_contract.names import DENSENET, ENSEMBLE
 from densenet_contract.topk import parse_top_k
 
 from .endpoint import Endpoint, parse_endpoint
@@ -169,6 +169,9 @@ class ClientBase(Generic[Images, Results]):
 
     def _metadata(self, client: Any) -> Any:
         return client.get_model_metadata(self.model, **self._transport.metadata_kwargs)
+
+    def _densenet_config(self, client: Any) -> Any:
+        return client.get_model_config(DENSENET, **self._transport.metadata_kwargs)
 
     def _translate(self, error: Exception, timeout_s: float) -> DenseNetClientError | None:
         """The SDK error for ``error``; None when it is not a server or network error (then it is a bug)."""

@@ -8,6 +8,9 @@ from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
+from densenet_contract.names import RECORDED_KEYS
+from densenet_contract.parameters import config_parameters
+
 from .base import RECONNECT_AFTER, ClientBase, Outcome
 from .errors import ModelNotReady, ServerUnavailable, Timeout
 from .images import ImageSource, image_rows, load_image
@@ -161,6 +164,25 @@ class DenseNetClient(ClientBase[Iterable[ImageSource], Iterator[Outcome]]):
         """
         data = self.retry.call(lambda: self._call(self._metadata, self.timeouts.connect_s))
         return ModelMetadata.from_json(data)
+
+    def served_weights(self) -> dict[str, str]:
+        """What the server says it serves: the ``densenet`` model's record of its weights.
+
+        Returns
+        -------
+        dict[str, str]
+            ``weights`` (a description), ``source`` (zoo, torchvision, seeded, ...), ``source_sha256``
+            (the downloaded file's) and ``preprocessing`` (the preset they were trained with), as
+            ``densenet-build model`` recorded them in the config; missing keys are absent.
+
+        Raises
+        ------
+        ModelNotReady, ServerUnavailable, Timeout, Unauthorized, ServerError
+            As for ``model_metadata``.
+        """
+        config = self.retry.call(lambda: self._call(self._densenet_config, self.timeouts.connect_s))
+        parameters = config_parameters(config.get("config", config))  # gRPC's JSON wraps it in "config"
+        return {key: parameters[key] for key in RECORDED_KEYS if key in parameters}
 
     def wait_until_ready(self, timeout_s: float = 60.0, poll_s: float = 0.5) -> None:
         """Block until ``is_ready()``, asking every ``poll_s`` seconds.

@@ -33,7 +33,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from densenet_contract.cli import EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE
-from densenet_contract.names import DENSENET, PREPROCESS, WEIGHTS_KEY
+from densenet_contract.names import DENSENET, PREPROCESS
 from densenet_contract.parameters import config_parameters
 
 from .banner import ready_banner
@@ -80,9 +80,9 @@ def serve(options: Options, server: TritonServer, nginx: str | None) -> int:
             if nginx is not None:
                 config = _proxy_config(options, server.options, cleanup.enter_context(private_prefix()))
                 proxy = NginxProxy(config, nginx, server.options.admin_token, options.network.api_key_file)
-            weights = _start(options, server, proxy)
+            record = _start(options, server, proxy)
             print(f"all models READY in {time.monotonic() - started:.1f}s", flush=True)
-            print(ready_banner(server, weights, proxy), flush=True)
+            print(ready_banner(server, record, proxy), flush=True)
             code = supervise(server, options.watchdog, options.ready_timeout_s, proxy)
             print(f"error: tritonserver exited with code {code}", file=sys.stderr)
             return code or EXIT_FAILED
@@ -102,8 +102,8 @@ def serve(options: Options, server: TritonServer, nginx: str | None) -> int:
             server.stop()
 
 
-def _start(options: Options, server: TritonServer, proxy: NginxProxy | None) -> str:
-    """Every model READY, then the public ports open; the weights served, as their config names them."""
+def _start(options: Options, server: TritonServer, proxy: NginxProxy | None) -> dict[str, str]:
+    """Every model READY, then the public ports open; densenet's config parameters (what it serves)."""
     server.start()
     server.wait_ready(options.ready_timeout_s)
     if proxy is not None:  # the public ports open only once every model is READY
@@ -111,7 +111,7 @@ def _start(options: Options, server: TritonServer, proxy: NginxProxy | None) -> 
         proxy.wait_listening()
         _reload_on_sighup(proxy)
     densenet = _check_preprocessing(server, options.allow_preprocessing_mismatch)
-    return config_parameters(densenet).get(WEIGHTS_KEY) or "TensorRT plan"
+    return config_parameters(densenet)
 
 
 def _certificate(options: Options) -> tuple[Path, Path]:

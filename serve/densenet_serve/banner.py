@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from densenet_contract.names import ENSEMBLE
+from collections.abc import Mapping
+
+from densenet_contract.names import ENSEMBLE, served_weights
 
 from .proxy import NginxProxy
 from .server import TritonServer
 from .tls import fingerprint
 
 
-def ready_banner(server: TritonServer, weights: str, proxy: NginxProxy | None = None) -> str:
-    """The endpoints, a curl line that classifies an image, and where the admin APIs are."""
+def ready_banner(server: TritonServer, record: Mapping[str, str], proxy: NginxProxy | None = None) -> str:
+    """What is served (``record``: densenet's config parameters), the endpoints, a curl line that
+    classifies an image, and where the admin APIs are."""
+    weights, details = served_weights(record)
     url = server.http_url
     metrics = f"{url.rsplit(':', 1)[0]}:{server.options.metrics_port}/metrics"
     grpc = f"{server.options.host}:{server.options.grpc_port}"
@@ -40,6 +44,7 @@ def ready_banner(server: TritonServer, weights: str, proxy: NginxProxy | None = 
         admin = "Statistics, repository, trace, logging APIs (shared memory: never over the network)"
     return f"""
 {ENSEMBLE} is READY ({weights})
+  weights from {details}
   {endpoints}
 
   {call}/v2/models/{ENSEMBLE}/infer

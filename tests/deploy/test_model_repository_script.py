@@ -104,3 +104,27 @@ def test_onnx_mode_fills_a_servable_cpu_repository(tmp_path, seeded_onnx):
     # Run again (a restart of the one-shot service): the same result, no error.
     again = fill(target, seeded_onnx.parent)
     assert again.returncode == 0, again.stderr
+
+
+def make_dry_run(target: str, *variables: str, env: dict[str, str] | None = None) -> list[list[str]]:
+    """The `densenet-build model` commands `make -n TARGET VARIABLES...` would run (no model present)."""
+    result = subprocess.run(
+        ["make", "-n", "-C", str(REPO_ROOT), f"MODEL={REPO_ROOT}/no-such-model.onnx", target, *variables],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return [shlex.split(line)[1:] for line in result.stdout.splitlines() if "densenet-build model" in line]
+
+
+@pytest.mark.skipif(tool("make") is None, reason="GNU make is not installed")
+def test_make_passes_source_url_and_sha256_through():
+    url = "http://127.0.0.1:8080/models/densenet121.pth?token=a&b"
+    for target in ("model", "serve"):
+        (command,) = make_dry_run(target, "SOURCE=torchvision", f"URL={url}", "SHA256=a639ec97")
+        assert command == ["model", "--source", "torchvision", "--url", url, "--sha256", "a639ec97"]
+        build_parser().parse_args(command)  # the real CLI accepts it
+    assert make_dry_run("serve", env={"SOURCE": "zoo"}) == [["model", "--source", "zoo"]]
+    assert make_dry_run("model") == [["model", "--source", "auto"]]

@@ -3,16 +3,10 @@ the progress bar on a terminal, exit codes, and the printed curl commands run wi
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import pty
 import shutil
-import struct
 import subprocess
 import sys
-import termios
-import threading
 from pathlib import Path
 
 import pytest
@@ -20,6 +14,7 @@ import tritonclient.http
 
 from densenet_client import DenseNetClient
 from tests.support.imagefactory import cat_jpeg, encode, photo, sized_jpeg
+from tests.support.terminal import run_on_terminal
 
 pytestmark = pytest.mark.e2e
 
@@ -113,32 +108,8 @@ def test_unreachable_server_exits_2(photos):
 
 
 def test_progress_bar_on_a_terminal(photos, http_url):
-    controller, terminal = pty.openpty()
-    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 24x100, like a terminal
-    process = subprocess.Popen(
-        [CLI, "classify", str(photos), "--url", f"http://{http_url}"],
-        stdout=subprocess.DEVNULL,
-        stderr=terminal,
-    )
-    os.close(terminal)
-    chunks: list[bytes] = []
-
-    def drain() -> None:  # read while it runs, so a full terminal buffer never blocks it
-        while True:
-            try:
-                chunk = os.read(controller, 4096)
-            except OSError:  # EIO: the other end is closed
-                return
-            if not chunk:
-                return
-            chunks.append(chunk)
-
-    reader = threading.Thread(target=drain)
-    reader.start()
-    assert process.wait(timeout=120) == 1
-    reader.join(timeout=10)
-    os.close(controller)
-    shown = b"".join(chunks).decode(errors="replace")
+    status, shown = run_on_terminal([CLI, "classify", str(photos), "--url", f"http://{http_url}"])
+    assert status == 1
     assert "| 5/5 [" in shown, shown
     assert "img/s]" in shown
 

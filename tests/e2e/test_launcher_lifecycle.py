@@ -64,6 +64,8 @@ def test_signal_stops_server_and_stubs(model_repository, tmp_path, signum, preex
 def check_running_and_stop(process: subprocess.Popen, ports: dict[str, int], log: Path, signum: int) -> None:
     output = log.read_text()
     assert "densenet_ensemble is READY (seeded-random" in output
+    assert "  weights from source seeded, sha256 " in output
+    assert ", preprocessing densenet_caffe\n" in output
     assert f"127.0.0.1:{ports['HTTP_PORT']}/v2/models/densenet_ensemble/infer" in output
     children = processes.descendants(process.pid)
     assert any("tritonserver" in c for c in children.values())

@@ -37,16 +37,21 @@ def scratch_repository(source: Path, destination: Path, model: Path | AcquiredMo
 
     ``model``: an acquired model (weights and preprocessing recorded), or the path of the seeded ONNX.
     """
-    from densenet_build.acquire.sources import AcquiredModel, sha256_of
+    from densenet_build.acquire.sources import SEEDED, AcquiredModel, sha256_of
     from densenet_build.repository.install import install_onnx
     from densenet_build.testmodels.seeded import SEEDED_WEIGHTS
 
     if not isinstance(model, AcquiredModel):
-        model = AcquiredModel(Path(model), SEEDED_WEIGHTS, sha256_of(model))
+        model = AcquiredModel(Path(model), SEEDED_WEIGHTS, sha256_of(model), source=SEEDED)
+    install_onnx(model, copy_repository(source, destination))
+    return destination
+
+
+def copy_repository(source: Path, destination: Path) -> Path:
+    """A copy of the repository at ``source`` without its models (ONNX, plans), for a model to go in."""
     shutil.copytree(
         source, destination, ignore=shutil.ignore_patterns("*.onnx", "*.plan", "*.part", "__pycache__")
     )
-    install_onnx(model, destination)
     return destination
 
 

@@ -78,7 +78,7 @@ def test_the_check_finds_a_copy(tmp_path):
     copy.write_text(
         'ENSEMBLE = "densenet_ensemble"\n'
         "MAX_TOP_K = 1000\n"
-        'KEYS = ("weights", "source_sha256", "preprocessing")\n'
+        'KEYS = ("weights", "source_sha256", "preprocessing", "source")\n'
     )
     assert [name for _, name, _ in definitions(copy)] == ["ENSEMBLE", "MAX_TOP_K", "KEYS"]
 

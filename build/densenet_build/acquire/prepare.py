@@ -14,7 +14,7 @@ from pathlib import Path
 import onnx
 
 from densenet_contract.files import replacing
-from densenet_contract.names import PREPROCESSING_KEY, SOURCE_SHA256_KEY, WEIGHTS_KEY
+from densenet_contract.names import PREPROCESSING_KEY, SOURCE_KEY, SOURCE_SHA256_KEY, WEIGHTS_KEY
 from densenet_contract.onnx_metadata import update_metadata
 
 from ..errors import ModelMismatchError
@@ -109,12 +109,18 @@ def _expect_single(kind: str, names: list[str], expected: str, where: str) -> No
 
 
 def stamp_weights(
-    model: onnx.ModelProto, weights: str, source_sha256: str, preprocessing: str | None = None
+    model: onnx.ModelProto,
+    weights: str,
+    source_sha256: str,
+    preprocessing: str | None = None,
+    source: str | None = None,
 ) -> None:
-    """Record which weights the file carries (and the preprocessing they expect); the server reports them."""
+    """Record which weights the file carries, the preprocessing they expect and where they came from;
+    the server reports them."""
     values = {WEIGHTS_KEY: weights, SOURCE_SHA256_KEY: source_sha256}
-    if preprocessing is not None:
-        values[PREPROCESSING_KEY] = preprocessing
+    for key, value in ((PREPROCESSING_KEY, preprocessing), (SOURCE_KEY, source)):
+        if value is not None:
+            values[key] = value
     update_metadata(model, values)
 
 
@@ -145,15 +151,16 @@ def prepare(
     interface: ModelInterface = DEFAULT_INTERFACE,
     simplify: bool = False,
     preprocessing: str | None = None,
+    weights_source: str | None = None,
 ) -> Path:
     """Prepare ``source`` for Triton and write it to ``destination`` (written atomically).
 
-    ``weights``/``source_sha256``/``preprocessing`` stamp the file's metadata; without them the
-    metadata it already carries (a model prepared before) is kept.
+    ``weights``/``source_sha256``/``preprocessing``/``weights_source`` stamp the file's metadata;
+    without them the metadata it already carries (a model prepared before) is kept.
     """
     model = prepare_model(onnx.load(str(source)), interface, simplify=simplify)
     if weights is not None:
-        stamp_weights(model, weights, source_sha256 or "", preprocessing)
+        stamp_weights(model, weights, source_sha256 or "", preprocessing, weights_source)
     onnx.checker.check_model(model, full_check=True)
     return save_atomically(model, destination)
 

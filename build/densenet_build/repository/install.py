@@ -18,7 +18,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from densenet_contract.files import replacing
-from densenet_contract.names import PREPROCESSING_KEY
 
 from ..acquire.download import sha256_of
 from ..acquire.prepare import prepare
@@ -42,11 +41,11 @@ def install_onnx(
 ) -> Path:
     """Prepare ``acquired`` into ``repository/densenet/1/model.onnx`` and keep the configs in step.
 
-    ``densenet/configs/cpu.pbtxt`` gets the weights, their sha256 and their preprocessing (the CPU
-    model refuses a file they do not describe); ``densenet/config.pbtxt`` gets the preprocessing
-    (its plan is built from this file); ``postprocess/config.pbtxt`` the same three as the CPU config
-    (it exports them as a metric); with ``set_preprocess`` the preprocess model's ``preset``
-    becomes the one the weights need.
+    The densenet configs (``configs/cpu.pbtxt``, and ``config.pbtxt``, whose plan is built from this
+    file) and ``postprocess/config.pbtxt`` get the record: the weights, their sha256, their
+    preprocessing and their source (the CPU model refuses a file it does not describe; the server
+    reports it; postprocess exports it as a metric); with ``set_preprocess`` the preprocess model's
+    ``preset`` becomes the one the weights need.
     """
     repository = Path(repository)
     densenet = repository / "densenet"
@@ -59,9 +58,10 @@ def install_onnx(
         acquired.sha256,
         interface=interface,
         preprocessing=acquired.preprocessing,
+        weights_source=acquired.source,
     )
-    update_parameters(densenet / "configs" / "cpu.pbtxt", acquired.record())
-    update_parameters(densenet / "config.pbtxt", {PREPROCESSING_KEY: acquired.preprocessing})
+    for config in (densenet / "configs" / "cpu.pbtxt", densenet / "config.pbtxt"):
+        update_parameters(config, acquired.record())
     # postprocess exports the same record as densenet_served_weights_info (docs/quality.md).
     update_parameters(repository / "postprocess" / "config.pbtxt", acquired.record())
     if set_preprocess:  # every config of the preprocess model: the Python and the DALI engine alike

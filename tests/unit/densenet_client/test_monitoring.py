@@ -27,7 +27,7 @@ densenet_images_refused_total{reason="corrupt"} 1
 densenet_images_refused_total{reason="empty"} 0
 densenet_drift_score Nan
 densenet_drift_window_answers 0
-densenet_served_weights_info{preprocessing="densenet_caffe",sha256="abc",weights="densenet-7"} 1
+densenet_served_weights_info{preprocessing="densenet_caffe",sha256="abc",source="zoo",weights="densenet-7"} 1
 densenet_preprocessing_info{channel_order="BGR",preset="densenet_caffe",resize_size="256"} 1
 """
 
@@ -61,7 +61,12 @@ def test_summarize():
     assert summary.refused == {"format": 1, "corrupt": 1, "empty": 0}
     assert summary.refused_share == pytest.approx(2 / 12)
     assert math.isnan(summary.drift_score)
-    assert summary.weights == {"preprocessing": "densenet_caffe", "sha256": "abc", "weights": "densenet-7"}
+    assert summary.weights == {
+        "preprocessing": "densenet_caffe",
+        "sha256": "abc",
+        "source": "zoo",
+        "weights": "densenet-7",
+    }
     assert summary.preprocessing["preset"] == "densenet_caffe"
 
 
@@ -69,6 +74,7 @@ def test_summarize():
     "part",
     [
         "weights        densenet-7",
+        "  source       zoo",
         "low confidence 4 (40.0%) with top-1 probability below 0.5",
         "0.9 - 1",
         "tabby, tabby cat",

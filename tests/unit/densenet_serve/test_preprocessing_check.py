@@ -34,3 +34,12 @@ def test_unrecorded_weights_and_invalid_configs_are_problems():
     assert (
         "invalid" in preprocessing_problems(_config(preprocessing="densenet_caffe"), _config(preset="x"))[0]
     )
+
+
+def test_torchvision_weights_need_the_torchvision_preset():
+    """What `densenet-build model --source torchvision` records, checked against each preprocess config."""
+    weights = _config(preprocessing="torchvision", source="torchvision", weights="torchvision densenet121")
+    assert preprocessing_problems(weights, _config(preset="torchvision")) == []
+    problems = preprocessing_problems(weights, _config(preset="densenet_caffe"))
+    assert "channel_order is BGR, torchvision needs RGB" in problems
+    assert any(p.startswith("mean is (123.68, 116.78, 103.94)") for p in problems)

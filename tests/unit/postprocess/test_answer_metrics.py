@@ -19,7 +19,7 @@ def probabilities(*rows):
 def test_confidence_low_confidence_and_classes():
     metrics, families = recording_metrics()
     config = PostprocessConfig(
-        low_confidence_threshold=0.5, weights="w", source_sha256="s", preprocessing="p"
+        low_confidence_threshold=0.5, weights="w", source_sha256="s", preprocessing="p", source="zoo"
     )
     answers = AnswerMetrics(metrics, config, LABELS, reference=None)
     answers.write([probabilities([0.9, 0.05, 0.05], [0.2, 0.4, 0.4]), probabilities([0.1, 0.8, 0.1])])
@@ -27,7 +27,12 @@ def test_confidence_low_confidence_and_classes():
     assert families["densenet_low_confidence_answers_total"].value() == 1
     classes = families["densenet_predictions_total"]
     assert [classes.value(class_id=str(i), label=label) for i, label in enumerate(LABELS)] == [1, 2, 0]
-    assert families["densenet_served_weights_info"].value(weights="w", sha256="s", preprocessing="p") == 1
+    assert (
+        families["densenet_served_weights_info"].value(
+            weights="w", sha256="s", preprocessing="p", source="zoo"
+        )
+        == 1
+    )
     assert "densenet_drift_score" not in families  # no reference, no drift
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from densenet_build.testmodels.torch_checkpoint import CheckpointError, load_state_dict
+from densenet_build.acquire.torch_checkpoint import CheckpointError, load_state_dict
 
 _STORAGE_NAMES = {np.dtype(np.float32): "FloatStorage", np.dtype(np.int64): "LongStorage"}
 
@@ -187,3 +187,149 @@ def test_the_published_efficientnet_lite0_checkpoint():
     assert state["_conv_stem.weight"].shape == (32, 3, 3, 3)
     assert state["_fc.weight"].shape == (1000, 1280)
     assert state["_conv_stem.weight"][0, 0, 0, 0] == pytest.approx(-1.1103360652923584)
+
+
+def _pickled(obj, storages: dict[str, np.ndarray]) -> bytes:
+    body = io.BytesIO()
+    pickler = pickle.Pickler(body, protocol=2)
+    pickler.persistent_id = _persistent_id(storages)
+    pickler.dump(obj)
+    return body.getvalue()
+
+
+def _pickled_with(obj, storage_pid: tuple) -> bytes:
+    """``obj`` pickled with every storage written as the persistent id ``storage_pid``."""
+    body = io.BytesIO()
+    pickler = pickle.Pickler(body, protocol=2)
+    pickler.persistent_id = lambda o: storage_pid if isinstance(o, _Storage) else None
+    pickler.dump(obj)
+    return body.getvalue()
+
+
+def _zip_of(path: Path, data_pkl: bytes, storages: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("archive/data.pkl", data_pkl)
+        for key, raw in storages.items():
+            archive.writestr(f"archive/data/{key}", raw)
+    return path
+
+
+def test_state_dict_metadata_is_accepted(tmp_path, fake_torch):
+    """torch.save pickles a state_dict's ``_metadata`` attribute (a BUILD of the OrderedDict)."""
+    tensors = _tensors(STATE)
+    tensors._metadata = OrderedDict([("", {"version": 1}), ("bn", {"version": 2})])
+    storages: dict[str, np.ndarray] = {}
+    data = _pickled(tensors, storages)
+    assert b"_metadata" in data
+    path = _zip_of(tmp_path / "m.pth", data, {k: v.tobytes() for k, v in storages.items()})
+    assert list(load_state_dict(path)) == list(STATE)
+
+
+def _torch_global(module: str, name: str):
+    """A function pickle writes as ``module.name`` (only its name is pickled)."""
+
+    def function(*args):  # pragma: no cover - never called
+        raise AssertionError
+
+    function.__module__, function.__qualname__ = module, name
+    setattr(sys.modules[module], name, function)
+    return function
+
+
+def test_parameters_and_cuda_storages(tmp_path, fake_torch, monkeypatch):
+    """A pickled nn.Parameter (_rebuild_parameter) on a GPU storage type comes back as its tensor."""
+    cuda = types.ModuleType("torch.cuda")
+    cuda.FloatStorage = type("FloatStorage", (), {"__module__": "torch.cuda"})
+    monkeypatch.setitem(sys.modules, "torch.cuda", cuda)
+    rebuild_parameter = _torch_global("torch._utils", "_rebuild_parameter")
+    weight = np.arange(6, dtype=np.float32).reshape(2, 3)
+
+    class Parameter:
+        def __reduce__(self):
+            return rebuild_parameter, (_Tensor(weight, "0"), True, OrderedDict())
+
+    data = _pickled_with({"w": Parameter()}, ("storage", cuda.FloatStorage, "0", "cuda:0", weight.size, None))
+    path = _zip_of(tmp_path / "p.pth", data, {"0": weight.tobytes()})
+    np.testing.assert_array_equal(load_state_dict(path)["w"], weight)
+
+
+def test_storage_views_of_old_checkpoints(tmp_path, fake_torch):
+    """PyTorch < 1.0 pickled a view (key, offset, size) of a root storage."""
+    root = np.arange(10, dtype=np.float32)
+
+    class View:
+        def __reduce__(self):
+            return sys.modules["torch._utils"]._rebuild_tensor_v2, (_Storage(None), 0, (3,), (1,))
+
+    data = _pickled_with(
+        {"v": View()}, ("storage", fake_torch.FloatStorage, "root", "cpu", root.size, ("view", 4, 3))
+    )
+    path = _zip_of(tmp_path / "v.pth", data, {"root": root.tobytes()})
+    np.testing.assert_array_equal(load_state_dict(path)["v"], [4, 5, 6])
+
+
+@pytest.mark.parametrize(
+    ("offset", "size", "stride"),
+    [(0, (7,), (1,)), (5, (2,), (1,)), (0, (2, 2), (5, 1)), (-1, (2,), (1,)), (0, (2,), (-1,))],
+    ids=["too-long", "offset", "stride", "negative-offset", "negative-stride"],
+)
+def test_tensors_reaching_outside_their_storage_are_refused(tmp_path, fake_torch, offset, size, stride):
+    """as_strided does not check bounds: without the check such a file would read foreign memory."""
+    base = np.arange(6, dtype=np.float32)
+    tensor = _Tensor(base, "0", offset=offset, strides=stride)
+    tensor.array = np.empty(size, np.float32)  # the pickled size
+    tensor.storage = base
+    storages: dict[str, np.ndarray] = {}
+    path = _zip_of(tmp_path / "oob.pth", _pickled({"w": tensor}, storages), {"0": base.tobytes()})
+    with pytest.raises(CheckpointError, match=r"geometry|reaches past its storage"):
+        load_state_dict(path)
+
+
+def test_a_legacy_storage_larger_than_the_file_is_refused(tmp_path, fake_torch):
+    """A declared count is allocated before the bytes are read: it may not exceed the file."""
+    tensor = _Tensor(np.zeros(4, np.float32), "0")
+    data = _pickled_with({"w": tensor}, ("storage", fake_torch.FloatStorage, "0", "cpu", 2**40, None))
+    path = tmp_path / "huge.pth"
+    with open(path, "wb") as out:
+        for header in (0x1950A86A20F9469CFC6C, 1001, {}):
+            pickle.dump(header, out, protocol=2)
+        out.write(data)
+        pickle.dump(["0"], out, protocol=2)
+    with pytest.raises(CheckpointError, match="claims 1099511627776 elements, more than the file holds"):
+        load_state_dict(path)
+
+
+def test_a_zip_bomb_storage_is_refused(tmp_path, fake_torch):
+    tensors = _tensors({"w": np.zeros(4, np.float32)})
+    storages: dict[str, np.ndarray] = {}
+    data = _pickled(tensors, storages)
+    path = tmp_path / "bomb.pth"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("archive/data.pkl", data)
+        archive.writestr("archive/data/0", bytes(10_000_000))
+    with pytest.raises(CheckpointError, match="unpacks to more than the file's size"):
+        load_state_dict(path)
+
+
+def test_state_on_a_storage_type_is_refused(tmp_path, fake_torch):
+    """A BUILD opcode on torch.FloatStorage could otherwise change the element type to object."""
+    pkl = (
+        b"\x80\x02}q\x00X\x01\x00\x00\x00wq\x01ctorch\nFloatStorage\nq\x02"
+        b"}q\x03X\x05\x00\x00\x00dtypeq\x04X\x01\x00\x00\x00Oq\x05sbs."
+    )
+    path = _zip_of(tmp_path / "s.pth", pkl, {})
+    with pytest.raises(CheckpointError, match="storage type carries state"):
+        load_state_dict(path)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [[1, 2], {"w": "text"}, {1: np.zeros(1)}],
+    ids=["list", "string-value", "integer-key"],
+)
+def test_anything_but_named_tensors_is_refused(tmp_path, payload):
+    path = tmp_path / "x.pth"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("archive/data.pkl", pickle.dumps(payload, protocol=2))
+    with pytest.raises(CheckpointError, match=r"expected a dict of named tensors|refusing to unpickle"):
+        load_state_dict(path)
