@@ -25,6 +25,7 @@ from densenet_contract.names import ENSEMBLE, MODELS, SHM_PREFIX_VARIABLE
 from .core import EXIT_TIMEOUT_S, check_admin_token, tritonserver_flags
 from .distribution import TritonDistribution, find_distribution, stage_backends
 from .errors import ServerExitedError, ServerSetupError, ServerTimeoutError
+from .ports import ports_in_use
 
 _PR_SET_PDEATHSIG = 1
 SHM_DIR = Path("/dev/shm")
@@ -111,6 +112,19 @@ class TritonServer:
     def start(self) -> TritonServer:
         if not (self.options.model_repository / ENSEMBLE).is_dir():
             raise ServerSetupError(f"{self.options.model_repository} is not this project's model repository")
+        # Else tritonserver fails to bind while the READY polls reach whichever server holds the port.
+        ports = {
+            "HTTP": self.options.http_port,
+            "gRPC": self.options.grpc_port,
+            "metrics": self.options.metrics_port,
+        }
+        taken = ports_in_use(self.options.host, ports)
+        if taken:
+            raise ServerSetupError(
+                f"port {', '.join(taken)} is already in use on {self.options.host}: another server listens "
+                "there; choose free ones with HTTP_PORT/GRPC_PORT/METRICS_PORT or --http-port/--grpc-port/"
+                "--metrics-port"
+            )
         dist = find_distribution()
         self._workspace = tempfile.TemporaryDirectory(prefix="densenet-serve-")
         backend_dir = stage_backends(dist, Path(self._workspace.name))

@@ -1,12 +1,14 @@
 import os
+import socket
 import sys
 from pathlib import Path
 
 import pytest
 
-from densenet_serve import ServerOptions, ServerSetupError, find_distribution
+from densenet_serve import ServerOptions, ServerSetupError, TritonServer, find_distribution
 from densenet_serve.distribution import stage_backends
 from densenet_serve.options import Options
+from densenet_serve.ports import free_port, ports_in_use
 from densenet_serve.server import server_environment
 
 
@@ -94,3 +96,29 @@ def test_api_keys_and_limits_are_checked_before_anything_starts(tmp_path, monkey
     assert "short" not in err.replace(str(keys), "")
     assert main(["--host", "0.0.0.0", "--model-repository", str(tmp_path), "--rate-limit", "-1"]) == 2
     assert "--rate-limit must be >= 0" in capsys.readouterr().err
+
+
+def test_a_port_another_server_holds_stops_the_start_naming_it(tmp_path):
+    """Else tritonserver fails to bind while the READY polls reach the other server's models."""
+    repository = tmp_path / "model_repository"
+    (repository / "densenet_ensemble").mkdir(parents=True)
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        taken = other.getsockname()[1]
+        options = ServerOptions(model_repository=repository, http_port=taken, grpc_port=free_port())
+        with pytest.raises(ServerSetupError, match=rf"port {taken} \(HTTP\) is already in use on 127.0.0.1"):
+            TritonServer(options).start()
+
+
+def test_a_port_a_stopped_server_left_in_time_wait_is_free():
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as tritonserver's listeners do
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = server.accept()
+        accepted.close()  # the server side closes first: its port stays in TIME_WAIT
+        client.close()
+    assert ports_in_use("127.0.0.1", {"HTTP": port}) == []
