@@ -54,14 +54,20 @@ class NetworkLauncher:
         return self.log.read_text(errors="replace")
 
     def access_log_line(self, marker: str, timeout_s: float = 30) -> str:
-        """The access log's one line with ``marker`` (e.g. in the query string). nginx writes it once
-        the response is sent, so it may land just after the client has read the answer: polled."""
+        """The access log's one line with ``marker`` (e.g. in the query string)."""
+        lines = self.access_log_lines(marker, 1, timeout_s)
+        assert len(lines) == 1, f"{len(lines)} access log lines with {marker!r}"
+        return lines[0]
+
+    def access_log_lines(self, marker: str, at_least: int, timeout_s: float = 30) -> list[str]:
+        """The access log's lines with ``marker``, once there are ``at_least`` of them. nginx writes a
+        line once the response is sent, so it may land just after the client has read the answer:
+        polled."""
         deadline = time.monotonic() + timeout_s
         while True:
             lines = [line for line in self.access_log.read_text().splitlines() if marker in line]
-            if lines or time.monotonic() > deadline:
-                assert len(lines) == 1, f"{len(lines)} access log lines with {marker!r}"
-                return lines[0]
+            if len(lines) >= at_least or time.monotonic() > deadline:
+                return lines
             time.sleep(0.02)
 
     def children(self) -> dict[int, str]:
