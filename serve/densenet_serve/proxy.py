@@ -448,7 +448,9 @@ def prepare_edge(secrets: Path, edge: Path, token_file: Path) -> list[str]:
     if given == [True, True]:
         said = "the given TLS certificate (TLS_CERTIFICATE, TLS_KEY)"
     elif any(given):
-        raise ServerSetupError("give both the TLS certificate and its key (TLS_CERTIFICATE and TLS_KEY), or neither")
+        raise ServerSetupError(
+            "give both the TLS certificate and its key (TLS_CERTIFICATE and TLS_KEY), or neither"
+        )
     else:
         certificate, key = self_signed(edge / "self-signed", "")
         said = f"a self-signed certificate, SHA-256 {fingerprint(certificate)}"
