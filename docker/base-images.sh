@@ -7,11 +7,11 @@
 # network), it builds the same thing from Debian's packages: `debootstrap --variant=minbase
 # bookworm` (needs root, debootstrap and a Debian mirror), the slim image's apt sources and
 # its dpkg/apt trimming, then `docker import` under the tag the Dockerfile expects.
-# Environment: BASE_IMAGE (debian:bookworm-slim), DEBIAN_MIRROR (http://deb.debian.org/debian).
+# Environment: DEBIAN_MIRROR (default http://deb.debian.org/debian).
 # Grafana's image cannot be made from Debian's packages: the stack comes up without it (compose
 # profile `grafana`, docs/deployment.md).
 set -euo pipefail
-image=${BASE_IMAGE:-debian:bookworm-slim}
+image=debian:bookworm-slim
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 suite=bookworm
 
