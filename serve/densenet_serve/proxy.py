@@ -443,6 +443,10 @@ def prepare_edge(secrets: Path, edge: Path, token_file: Path) -> list[str]:
     read-only container cannot receive compose's environment secrets itself); the API keys' map
     from secret ``edge_api_keys`` (one key a line; empty: keys off). Returns what it did, in words.
     """
+    try:
+        token = check_admin_token((secrets / "triton_admin_token").read_text().strip())
+    except OSError:
+        raise ServerSetupError("no admin token (secret triton_admin_token): set TRITON_ADMIN_TOKEN") from None
     certificate, key = secrets / "tls_certificate", secrets / "tls_key"
     given = [path.is_file() and path.stat().st_size > 0 for path in (certificate, key)]
     if given == [True, True]:
@@ -457,10 +461,6 @@ def prepare_edge(secrets: Path, edge: Path, token_file: Path) -> list[str]:
     edge.mkdir(mode=0o700, parents=True, exist_ok=True)
     for name, source in (("tls.crt", certificate), ("tls.key", key)):
         write_atomically(edge / name, source.read_text(), mode=0o600)
-    try:
-        token = (secrets / "triton_admin_token").read_text().strip()
-    except OSError:
-        raise ServerSetupError("no admin token (secret triton_admin_token): set TRITON_ADMIN_TOKEN") from None
     keys = secrets / "edge_api_keys"
     with_keys = keys.is_file() and keys.stat().st_size > 0
     write_map_files(edge, token, keys if with_keys else None)
