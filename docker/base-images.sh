@@ -49,6 +49,14 @@ cat >"$root/etc/apt/apt.conf.d/docker-no-recommends" <<'CONF'
 APT::Install-Recommends "false";
 APT::Install-Suggests "false";
 CONF
+# No downloaded .debs or package caches left in layers, no translations (as the official image).
+cat >"$root/etc/apt/apt.conf.d/docker-clean" <<'CONF'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+CONF
+echo 'Acquire::Languages "none";' >"$root/etc/apt/apt.conf.d/docker-no-languages"
 cat >"$root/etc/dpkg/dpkg.cfg.d/docker" <<'CONF'
 path-exclude /usr/share/doc/*
 path-include /usr/share/doc/*/copyright
@@ -56,7 +64,7 @@ path-exclude /usr/share/man/*
 path-exclude /usr/share/info/*
 path-exclude /usr/share/locale/*
 CONF
-rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/usr/share/doc/*/[!c]* \
+rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/cache/apt/*.bin "$root"/var/lib/apt/lists/* "$root"/usr/share/doc/*/[!c]* \
     "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/usr/share/locale/*
 tar --numeric-owner -C "$root" -c . | docker import --change 'CMD ["bash"]' - "$image" >/dev/null
 echo "$image: built ($(docker image inspect -f '{{.Size}}' "$image") bytes)"

@@ -150,8 +150,11 @@ def test_cpu_stack_images_build_from_debian_without_a_registry():
     bases = {target: lines[0].split()[1] for target, lines in stages().items()}
     for target in ("debian-python", "prometheus"):
         assert bases[target] == "debian:bookworm-slim", target
-    for target in ("cpu-venv", "triton-cpu", "proxy"):
+    for target in ("debian-venv", "triton-cpu", "proxy"):
         assert bases[target] == "debian-python", target
+    assert bases["cpu-venv"] == bases["project-wheel"] == "debian-venv"
+    # The proxy takes only the project's wheel, not the serving virtualenv (the gpu profile builds it too).
+    assert "from=cpu-venv" not in " ".join(stages()["proxy"])
     assert bases["model-tools"] == "triton-cpu"
     assert "image=debian:bookworm-slim" in (DOCKER / "base-images.sh").read_text()
     # The Debian packages: pinned to versions the archive keeps (a security build by its series).

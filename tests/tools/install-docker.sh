@@ -23,8 +23,9 @@ docker_ok() { /usr/bin/docker info >/dev/null 2>&1 || docker info >/dev/null 2>&
 installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
 
 if ! { installed docker.io && installed docker-compose && installed docker-buildx && installed debootstrap; }; then
-    [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null ||
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
         warn "Docker is not installed and this is not root with apt-get (install docker.io, Compose v2, buildx)"
+    fi
     if [ ! -e /etc/apt/sources.list.d/trixie.sources ] && ! grep -rqs '\btrixie\b' /etc/apt/sources.list /etc/apt/sources.list.d; then
         cat >/etc/apt/sources.list.d/trixie.sources <<'SRC'
 Types: deb
