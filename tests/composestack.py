@@ -147,6 +147,17 @@ def bring_up(stack: ComposeStack) -> dict[str, float]:
     return took
 
 
+def image_sizes(stack: ComposeStack) -> dict[str, int]:
+    """The uncompressed size of each image the stack runs (what docs/deployment.md's table quotes)."""
+    sizes = {}
+    for image in sorted(set(stack.compose("config", "--images").stdout.split())):
+        result = subprocess.run(["docker", "image", "inspect", "-f", "{{.Size}}", image],
+                                capture_output=True, text=True, timeout=CALL_S, check=False)  # fmt: skip
+        if result.returncode == 0:
+            sizes[image] = int(result.stdout)
+    return sizes
+
+
 def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str, stack: ComposeStack) -> float:
     """Poll ``predicate`` every 2 s; the seconds it took. Fails with the stack's logs after ``timeout_s``."""
     started = time.monotonic()

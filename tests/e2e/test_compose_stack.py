@@ -23,6 +23,7 @@ from composestack import (
     ComposeStack,
     bring_up,
     docker_problem,
+    image_sizes,
     kill_processes,
     new_stack,
     wait_until,
@@ -45,6 +46,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory):
     try:
         took = bring_up(stack)
         print(f"\ncompose stack {stack.project}: " + ", ".join(f"{k} {v:.0f}s" for k, v in took.items()))
+        print(
+            "images: " + ", ".join(f"{name} {size / 1e6:.0f} MB" for name, size in image_sizes(stack).items())
+        )
         certificate = tmp_path_factory.mktemp("compose") / "edge.crt"
         certificate.write_text(stack.exec("proxy", "cat", "/etc/nginx/edge/tls.crt").stdout)
         stack.certificate = certificate
