@@ -58,11 +58,13 @@ serve: $(VENV)/.serve $(SERVE_MODEL)
 	exec $(BIN)/densenet-serve
 
 # nginx for network mode's security tests: installed when it can be (root with apt-get), else
-# those tests skip and pytest's summary names them under "SECURITY TESTS NOT RUN".
+# those tests skip and pytest's summary names them under "SECURITY TESTS NOT RUN". Docker and
+# Compose v2 for the compose stack's test (tests/e2e/test_compose_stack.py), likewise.
 test: $(VENV)/.dev
 	$(BIN)/ruff check --quiet .
 	$(BIN)/ruff format --check --quiet .
 	-@bash tests/tools/install-nginx.sh
+	-@bash tests/tools/install-docker.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Full-length soak (10,000 requests) and fuzzing (20,000 examples per property).

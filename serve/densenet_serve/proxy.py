@@ -34,6 +34,7 @@ from densenet_contract.files import write_atomically
 from .core import ADMIN_HEADER, GRPC_ADMIN_HEADER, check_admin_token, check_secret
 from .errors import ServerExitedError, ServerSetupError, ServerTimeoutError
 from .server import MODELS, die_with_parent, stop_group
+from .tls import fingerprint, self_signed
 
 TEMPLATE = Path(__file__).with_name("nginx.conf.template")
 MiB = 1 << 20
@@ -394,19 +395,21 @@ def private_prefix():
         yield Path(directory)
 
 
-# The same edge in production (docker/): nginx's official image in front of the NGC tritonserver,
-# on 8443 (HTTPS) and 8444 (gRPC over TLS). `python -m densenet_serve.proxy compose|kubernetes`
-# writes these files; tests/deploy checks that the committed ones are exactly that. The admin
-# token's and the API keys' maps are secrets there, written by `python -m densenet_serve.proxy maps`.
+# The same edge in production (docker/), on 8443 (HTTPS) and 8444 (gRPC over TLS).
+# `python -m densenet_serve.proxy compose|kubernetes` writes these files; tests/deploy checks that the
+# committed ones are exactly that. Kubernetes mounts the maps as secrets (written by `... maps`);
+# compose's one-shot `edge` service writes them at each `up` (`... edge`, see prepare_edge).
+MAP_FILES = ("admin-token.map", "api-keys.map")
+COMPOSE_EDGE = Path("/etc/nginx/edge")  # the edge volume, written by compose's one-shot `edge`
 DEPLOYMENTS = {
-    # A container of its own on the compose network; the root master names the image's `nginx` user.
+    # A container of its own on the compose network (docker/Dockerfile target proxy: Debian's
+    # nginx); the root master names Debian's `www-data` for its workers.
     "compose": ProxyConfig(
         host="0.0.0.0", https_port=8443, grpc_port=8444, triton_host="triton",
         triton_http_port=8000, triton_grpc_port=8001,
-        certificate=Path("/run/secrets/tls_certificate"), private_key=Path("/run/secrets/tls_key"),
-        prefix=Path("/tmp"), workers="auto", worker_user="nginx nginx",
-        admin_token_map=Path("/run/secrets/edge_admin_token_map"),
-        api_keys_map=Path("/run/secrets/edge_api_keys_map"),
+        certificate=COMPOSE_EDGE / "tls.crt", private_key=COMPOSE_EDGE / "tls.key",
+        prefix=Path("/tmp"), workers="auto", worker_user="www-data www-data",
+        admin_token_map=COMPOSE_EDGE / MAP_FILES[0], api_keys_map=COMPOSE_EDGE / MAP_FILES[1],
     ),
     # A sidecar in the Triton pod (Triton on the pod's loopback), running as the pod's user.
     "kubernetes": ProxyConfig(
@@ -418,7 +421,6 @@ DEPLOYMENTS = {
         api_keys_map=Path("/etc/nginx/edge/api-keys.map"),
     ),
 }  # fmt: skip
-MAP_FILES = ("admin-token.map", "api-keys.map")
 
 
 def write_map_files(directory: Path, admin_token: str, api_key_file: Path | None) -> list[Path]:
@@ -432,6 +434,40 @@ def write_map_files(directory: Path, admin_token: str, api_key_file: Path | None
     return written
 
 
+def prepare_edge(secrets: Path, edge: Path, token_file: Path) -> list[str]:
+    """Compose's one-shot ``edge`` service: the certificate and maps nginx.conf names, in ``edge``.
+
+    The user's certificate (secrets ``tls_certificate`` and ``tls_key``, non-empty) wins; else a
+    self-signed one is made once in ``edge``/self-signed and reused. The admin token's map comes
+    from secret ``triton_admin_token``, which is also copied to ``token_file`` for Triton (a
+    read-only container cannot receive compose's environment secrets itself); the API keys' map
+    from secret ``edge_api_keys`` (one key a line; empty: keys off). Returns what it did, in words.
+    """
+    try:
+        token = check_admin_token((secrets / "triton_admin_token").read_text().strip())
+    except OSError:
+        raise ServerSetupError("no admin token (secret triton_admin_token): set TRITON_ADMIN_TOKEN") from None
+    certificate, key = secrets / "tls_certificate", secrets / "tls_key"
+    given = [path.is_file() and path.stat().st_size > 0 for path in (certificate, key)]
+    if given == [True, True]:
+        said = "the given TLS certificate (TLS_CERTIFICATE, TLS_KEY)"
+    elif any(given):
+        raise ServerSetupError(
+            "give both the TLS certificate and its key (TLS_CERTIFICATE and TLS_KEY), or neither"
+        )
+    else:
+        certificate, key = self_signed(edge / "self-signed", "")
+        said = f"a self-signed certificate, SHA-256 {fingerprint(certificate)}"
+    edge.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for name, source in (("tls.crt", certificate), ("tls.key", key)):
+        write_atomically(edge / name, source.read_text(), mode=0o600)
+    keys = secrets / "edge_api_keys"
+    with_keys = keys.is_file() and keys.stat().st_size > 0
+    write_map_files(edge, token, keys if with_keys else None)
+    write_atomically(token_file, token + "\n", mode=0o600)
+    return [said, "client API keys: " + ("from EDGE_API_KEY_FILE" if with_keys else "off")]
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -439,12 +475,24 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m densenet_serve.proxy",
         description="The production edge's files: its nginx.conf (compose|kubernetes, to standard "
         "output), or its secrets (maps DIR: admin-token.map from $TRITON_ADMIN_TOKEN, api-keys.map "
-        "from --api-key-file, keys off without it).",
+        "from --api-key-file, keys off without it), or compose's edge (edge DIR --token-file FILE).",
     )
-    parser.add_argument("what", choices=[*DEPLOYMENTS, "maps"])
+    parser.add_argument("what", choices=[*DEPLOYMENTS, "maps", "edge"])
     parser.add_argument("directory", nargs="?", type=Path, help="maps: where to write them")
     parser.add_argument("--api-key-file", type=Path, help="maps: the client keys, one a line")
+    parser.add_argument("--secrets", type=Path, default=Path("/run/secrets"), help="edge: the secrets")
+    parser.add_argument("--token-file", type=Path, help="edge: where Triton's copy of the admin token goes")
     args = parser.parse_args(argv)
+    if args.what == "edge":
+        if args.directory is None or args.token_file is None:
+            parser.error("edge needs the directory and --token-file")
+        try:
+            for line in prepare_edge(args.secrets, args.directory, args.token_file):
+                print(f"densenet-edge: {line}", flush=True)
+        except ServerSetupError as error:
+            print(f"densenet-edge: error: {error}", file=sys.stderr)
+            return 2
+        return 0
     if args.what != "maps":
         sys.stdout.write(nginx_config(DEPLOYMENTS[args.what]))
         return 0

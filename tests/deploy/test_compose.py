@@ -1,7 +1,7 @@
 """docker/compose.yaml: valid against the Compose Specification, and says what production needs.
 
 The schema is the compose-spec JSON schema vendored in check-jsonschema (PyPI, pinned in
-requirements/dev.txt), run through its CLI. No Docker engine here, so nothing is started.
+requirements/dev.txt), run through its CLI. tests/e2e/test_compose_stack.py runs the CPU stack.
 """
 
 from __future__ import annotations
@@ -83,14 +83,18 @@ def test_services_and_profiles():
     assert services["model"]["profiles"] == ["cpu"]
     assert services["triton-cpu"]["profiles"] == ["cpu"]
     assert "profiles" not in services["prometheus"]
-    assert "profiles" not in services["grafana"]
+    assert "profiles" not in services["proxy"]
+    assert "profiles" not in services["edge"]
+    # Grafana's image cannot be built from Debian's packages: the stack comes up without it.
+    assert services["grafana"]["profiles"] == ["grafana"]
     assert dotenv()["COMPOSE_PROFILES"] == "gpu"
 
 
 def test_triton_waits_for_the_engine_and_reserves_gpus():
     services = compose()["services"]
-    assert services["triton"]["depends_on"] == {"engine": {"condition": "service_completed_successfully"}}
-    assert services["triton-cpu"]["depends_on"] == {"model": {"condition": "service_completed_successfully"}}
+    done = {"condition": "service_completed_successfully"}
+    assert services["triton"]["depends_on"] == {"engine": done, "edge": done}
+    assert services["triton-cpu"]["depends_on"] == {"model": done, "edge": done}
     for name in ("engine", "triton"):
         devices = services[name]["deploy"]["resources"]["reservations"]["devices"]
         assert devices[0]["capabilities"] == ["gpu"]
@@ -123,13 +127,16 @@ def test_serving_service_is_locked_down(name):
     assert service["read_only"] is True
     assert service["cap_drop"] == ["ALL"]
     assert "no-new-privileges:true" in service["security_opt"]
-    assert service["volumes"] == ["model-repository:/models:ro"]
-    assert service["secrets"] == ["triton_admin_token"]
-    # The token reaches the container as a file, never as an environment variable or argument.
-    assert not any("TOKEN" in key for key in service["environment"])
+    assert service["volumes"] == ["model-repository:/models:ro", "admin-token:/run/densenet:ro"]
+    # The token reaches the container as a file (the one-shot `edge` copies the secret into the
+    # admin-token volume: compose cannot hand an environment secret to a read-only container),
+    # never as an environment variable or argument.
+    assert service["environment"]["TRITON_ADMIN_TOKEN_FILE"] == "/run/densenet/triton_admin_token"
+    assert not any("TOKEN" in key for key in service["environment"] if key != "TRITON_ADMIN_TOKEN_FILE")
     assert not any("TOKEN" in str(arg) for arg in service["command"])
+    assert "secrets" not in service
     # Triton 2.51's one-request crashes and any server's missing limits: only nginx faces the network.
-    assert service["ports"] == ["127.0.0.1:8002:8002"], "metrics only, on loopback"
+    assert service["ports"] == ["127.0.0.1:${METRICS_PORT:-8002}:8002"], "metrics only, on loopback"
 
 
 @pytest.mark.parametrize("name", SERVING)
@@ -167,7 +174,7 @@ def test_shm_size_holds_a_full_batch_of_the_largest_images():
 
 def test_monitoring_is_published_on_loopback_only_and_grafana_needs_a_password():
     services = compose()["services"]
-    assert services["prometheus"]["ports"] == ["127.0.0.1:9090:9090"]
+    assert services["prometheus"]["ports"] == ["127.0.0.1:${PROMETHEUS_PORT:-9090}:9090"]
     assert services["grafana"]["ports"] == ["127.0.0.1:3000:3000"]
     environment = services["grafana"]["environment"]
     assert environment["GF_SECURITY_ADMIN_PASSWORD__FILE"] == "/run/secrets/grafana_admin_password"
@@ -184,26 +191,65 @@ def test_monitoring_is_published_on_loopback_only_and_grafana_needs_a_password()
 def test_images_are_pinned():
     for name, service in compose()["services"].items():
         image = service["image"]
-        assert re.search(r":(v?\d[\w.-]*|\$\{NGC_RELEASE\})$", image), f"{name}: {image} is not pinned"
+        assert re.search(r":(v?\d[\w.-]*|\$\{(NGC_RELEASE|IMAGE_VERSION:\?[^}]*)\})$", image), (
+            f"{name}: {image} is not pinned"
+        )
+    assert re.fullmatch(r"\d+\.\d+\.\d+", dotenv()["IMAGE_VERSION"])
 
 
 def test_only_the_proxy_publishes_serving_ports_with_tls():
     services = compose()["services"]
     proxy = services["proxy"]
     assert "profiles" not in proxy
-    assert proxy["ports"] == ["${PUBLISH_ADDRESS:-0.0.0.0}:443:8443", "${PUBLISH_ADDRESS:-0.0.0.0}:8001:8444"]
+    assert proxy["ports"] == [
+        "${PUBLISH_ADDRESS:-0.0.0.0}:${HTTPS_PORT:-443}:8443",
+        "${PUBLISH_ADDRESS:-0.0.0.0}:${GRPCS_PORT:-8001}:8444",
+    ]
     for name, service in services.items():
         for port in service.get("ports", []):
             assert port.startswith("127.0.0.1:") or name == "proxy", (
                 f"{name} publishes {port} beyond loopback"
             )
-    assert set(proxy["depends_on"]) == set(SERVING)
+    assert set(proxy["depends_on"]) == {*SERVING, "edge"}
+    assert proxy["depends_on"].pop("edge") == {"condition": "service_completed_successfully"}
     assert all(d["condition"] == "service_healthy" for d in proxy["depends_on"].values())
-    assert proxy["secrets"] == ["tls_certificate", "tls_key", "edge_admin_token_map", "edge_api_keys_map"]
+    # The proxy reads what the one-shot `edge` wrote (certificate, maps), read-only; no secrets.
+    assert "secrets" not in proxy
     assert proxy["read_only"] is True
     assert proxy["cap_drop"] == ["ALL"]
-    assert "/etc/nginx/densenet/nginx.conf" in proxy["entrypoint"]
-    assert "./nginx:/etc/nginx/densenet:ro" in proxy["volumes"]
+    assert proxy["volumes"] == ["./nginx:/etc/nginx/densenet:ro", "edge:/etc/nginx/edge:ro"]
+    assert proxy["image"] == services["edge"]["image"]
+
+
+def test_the_edge_makes_what_is_missing_and_takes_the_users_files():
+    """Two commands: no certificate, maps or key file needed beforehand (docs/deployment.md)."""
+    compose_file = compose()
+    edge = compose_file["services"]["edge"]
+    assert edge["build"]["target"] == "proxy"
+    assert edge["entrypoint"][:4] == ["python3", "-m", "densenet_serve.proxy", "edge"]
+    assert edge["secrets"] == ["triton_admin_token", "tls_certificate", "tls_key", "edge_api_keys"]
+    assert edge["user"] == "10001:10001"
+    assert edge["restart"] == "no"
+    assert edge["cap_drop"] == ["ALL"]
+    secrets = compose_file["secrets"]
+    # Unset, an optional file is /dev/null: empty, i.e. "not given" (self-signed; keys off).
+    assert secrets["tls_certificate"] == {"file": "${TLS_CERTIFICATE:-/dev/null}"}
+    assert secrets["tls_key"] == {"file": "${TLS_KEY:-/dev/null}"}
+    assert secrets["edge_api_keys"] == {"file": "${EDGE_API_KEY_FILE:-/dev/null}"}
+    assert secrets["triton_admin_token"] == {"environment": "TRITON_ADMIN_TOKEN"}
+
+
+def test_builds_get_the_ca_bundle_as_a_secret_never_as_an_argument():
+    compose_file = compose()
+    assert compose_file["secrets"]["build_ca"] == {"file": "${BUILD_CA_BUNDLE:-/dev/null}"}
+    for name, service in compose_file["services"].items():
+        if "build" in service:
+            assert service["build"]["secrets"] == ["build_ca"], name
+            assert not any("CA" in arg for arg in service["build"]["args"]), name
+    dockerfile = (DOCKER / "Dockerfile").read_text()
+    assert "--mount=type=secret,id=build_ca,required=false" in dockerfile
+    assert "PIP_CERT=/run/secrets/build_ca" in dockerfile
+    assert not re.search(r"^(ENV|ARG) .*CA", dockerfile, re.MULTILINE)
 
 
 def test_the_proxy_config_is_the_launchers_template_for_compose():
@@ -214,9 +260,10 @@ def test_the_proxy_config_is_the_launchers_template_for_compose():
         "regenerate: python -m densenet_serve.proxy compose"
     )
     assert "server triton:8000;" in committed
-    assert "ssl_certificate /run/secrets/tls_certificate;" in committed
-    # The maps of the admin token and the API keys are the proxy's secrets.
-    assert "include /run/secrets/edge_admin_token_map;" in committed
-    assert "include /run/secrets/edge_api_keys_map;" in committed
+    assert "ssl_certificate /etc/nginx/edge/tls.crt;" in committed
+    # The maps of the admin token and the API keys: written by the one-shot `edge`.
+    assert "include /etc/nginx/edge/admin-token.map;" in committed
+    assert "include /etc/nginx/edge/api-keys.map;" in committed
+    assert "user www-data www-data;" in committed  # Debian's nginx
     listens = re.findall(r"listen (\S+)", committed)
     assert listens == ["0.0.0.0:8443", "0.0.0.0:8444"]

