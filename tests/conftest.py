@@ -48,7 +48,7 @@ def trained_model():
 SECURITY_TESTS = (
     "tests/e2e/test_network_",
     "tests/e2e/test_overload.py",
-    "tests/unit/densenet_serve/test_proxy.py::test_nginx_accepts",
+    "tests/unit/densenet_serve/test_edge.py::test_nginx_accepts",
     "tests/deploy/test_kubernetes.py::test_the_sidecars_config",
 )
 

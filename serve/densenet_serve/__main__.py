@@ -37,10 +37,11 @@ from densenet_contract.names import DENSENET, PREPROCESS
 from densenet_contract.parameters import config_parameters
 
 from .banner import ready_banner
+from .edge.config import ProxyConfig
+from .edge.nginx import NginxProxy, find_nginx, private_prefix, unprivileged_workers
 from .errors import ServeError, ServerSetupError
 from .options import Options
 from .preprocessing_check import preprocessing_problems
-from .proxy import NginxProxy, ProxyConfig, find_nginx, private_prefix, unprivileged_workers
 from .server import ServerOptions, TritonServer
 from .supervisor import supervise
 from .tls import self_signed

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from densenet_contract.names import ENSEMBLE, served_weights
 
-from .proxy import NginxProxy
+from .edge.nginx import NginxProxy
 from .server import TritonServer
 from .tls import fingerprint
 

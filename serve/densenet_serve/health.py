@@ -86,7 +86,7 @@ def _error_text(error: urllib.error.HTTPError) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m densenet_serve.health",
+        prog="densenet-health",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -27,9 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .core import WATCHDOG_FAILURES, WATCHDOG_INTERVAL_S
+from .edge.config import CONNECTION_LIMIT, RATE_LIMIT_BURST, RATE_LIMIT_PER_S, is_loopback
+from .edge.keys import read_api_keys
 from .errors import ServerSetupError
 from .ports import free_port
-from .proxy import CONNECTION_LIMIT, RATE_LIMIT_BURST, RATE_LIMIT_PER_S, is_loopback, read_api_keys
 from .server import ServerOptions
 
 PORTS = {

@@ -6,9 +6,9 @@ import sys
 import time
 
 from .core import Watchdog, first_exit
+from .edge.nginx import NginxProxy
 from .errors import ServeError
 from .options import WatchdogOptions
-from .proxy import NginxProxy
 from .server import TritonServer
 
 MAX_RESTARTS = 5

@@ -24,16 +24,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from densenet_serve.edge.nginx import find_nginx
+from densenet_serve.errors import ServerSetupError
+from densenet_serve.ports import free_port
+from tests.support import processes, scratch
+from tests.support.imagefactory import cat_jpeg
+from tests.support.overload import drive, instances, server_rss, summary
+
 TESTS = Path(__file__).resolve().parents[1]
-
-import processes  # noqa: E402
-import scratch  # noqa: E402
-
-from densenet_serve.errors import ServerSetupError  # noqa: E402
-from densenet_serve.ports import free_port  # noqa: E402
-from densenet_serve.proxy import find_nginx  # noqa: E402
-from tests.support.imagefactory import cat_jpeg  # noqa: E402
-from tests.support.overload import drive, instances, server_rss, summary  # noqa: E402
 
 REPO_ROOT = TESTS.parent
 RSS_BOUND = 3 << 30  # docs/operating.md, "Overload" (and tests/e2e/test_overload.py)

@@ -226,7 +226,7 @@ def test_the_edge_makes_what_is_missing_and_takes_the_users_files():
     compose_file = compose()
     edge = compose_file["services"]["edge"]
     assert edge["build"]["target"] == "proxy"
-    assert edge["entrypoint"][:4] == ["python3", "-m", "densenet_serve.proxy", "edge"]
+    assert edge["entrypoint"][:4] == ["python3", "-m", "densenet_serve.edge", "edge"]
     assert edge["secrets"] == ["triton_admin_token", "tls_certificate", "tls_key", "edge_api_keys"]
     assert edge["user"] == "10001:10001"
     assert edge["restart"] == "no"
@@ -253,12 +253,11 @@ def test_builds_get_the_ca_bundle_as_a_secret_never_as_an_argument():
 
 
 def test_the_proxy_config_is_the_launchers_template_for_compose():
-    from densenet_serve.proxy import DEPLOYMENTS, nginx_config
+    from densenet_serve.edge.config import nginx_config
+    from densenet_serve.edge.deployments import DEPLOYMENTS
 
     committed = (DOCKER / "nginx" / "nginx.conf").read_text()
-    assert committed == nginx_config(DEPLOYMENTS["compose"]), (
-        "regenerate: python -m densenet_serve.proxy compose"
-    )
+    assert committed == nginx_config(DEPLOYMENTS["compose"]), "regenerate: densenet-edge compose"
     assert "server triton:8000;" in committed
     assert "ssl_certificate /etc/nginx/edge/tls.crt;" in committed
     # The maps of the admin token and the API keys: written by the one-shot `edge`.

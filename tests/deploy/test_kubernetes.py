@@ -154,23 +154,22 @@ def test_service_selects_the_replicas():
 
 
 def test_triton_serves_only_through_the_nginx_sidecar():
-    from densenet_serve.proxy import DEPLOYMENTS, nginx_config
+    from densenet_serve.edge.config import nginx_config
+    from densenet_serve.edge.deployments import DEPLOYMENTS
 
     triton, proxy = containers()["triton"], containers()["proxy"]
     assert "--http-address=127.0.0.1" in triton["args"]
     assert "--grpc-address=127.0.0.1" in triton["args"]
     assert {p["name"]: p["containerPort"] for p in proxy["ports"]} == {"https": 8443, "grpc-tls": 8444}
     # Kubernetes pulls from a registry: nginx's official image (compose builds Debian's nginx, which
-    # needs no registry); both run the one template of densenet_serve.proxy.
+    # needs no registry); both run the one template of densenet_serve.edge.
     assert re.fullmatch(r"nginx:\d+\.\d+\.\d+", proxy["image"])
     assert proxy["securityContext"]["readOnlyRootFilesystem"] is True
     mounts = {m["name"]: m["mountPath"] for m in proxy["volumeMounts"]}
     assert "/etc/nginx/densenet/nginx.conf" in proxy["command"]
     assert mounts["proxy-config"] == "/etc/nginx/densenet"
     committed = (KUBERNETES / "nginx.conf").read_text()
-    assert committed == nginx_config(DEPLOYMENTS["kubernetes"]), (
-        "regenerate: python -m densenet_serve.proxy kubernetes"
-    )
+    assert committed == nginx_config(DEPLOYMENTS["kubernetes"]), "regenerate: densenet-edge kubernetes"
     assert f"ssl_certificate {mounts['tls']}/tls.crt;" in committed
     for name in ("admin-token.map", "api-keys.map"):  # the edge's secret, mounted
         assert f"include {mounts['edge']}/{name};" in committed
@@ -183,8 +182,9 @@ def test_triton_serves_only_through_the_nginx_sidecar():
 
 
 def test_the_sidecars_config_passes_nginx_own_check(tmp_path):
+    from densenet_serve.edge.keys import write_map_files
+    from densenet_serve.edge.nginx import find_nginx
     from densenet_serve.errors import ServerSetupError
-    from densenet_serve.proxy import find_nginx, write_map_files
     from densenet_serve.tls import self_signed
 
     try:
@@ -196,7 +196,7 @@ def test_the_sidecars_config_passes_nginx_own_check(tmp_path):
     text = text.replace("/etc/nginx/tls/tls.crt", str(certificate)).replace(
         "/etc/nginx/tls/tls.key", str(key)
     )
-    # The edge secret as `python -m densenet_serve.proxy maps` writes it, keys on.
+    # The edge secret as `densenet-edge maps` writes it, keys on.
     keys = tmp_path / "keys"
     keys.write_text("a-client-key-0123456789\n")
     write_map_files(tmp_path / "edge", "an-admin-token-0123456789", keys)

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from densenet_serve.edge.nginx import find_nginx
 from densenet_serve.errors import ServerSetupError
 from densenet_serve.ports import free_port
-from densenet_serve.proxy import find_nginx
 from tests.support import processes
 
 ADMIN_TOKEN = "network-test-admin-token"

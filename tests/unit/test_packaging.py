@@ -77,7 +77,7 @@ def test_no_tests_or_repository_glue_in_the_wheel(built):
 
 def test_package_data_is_in_the_wheel(built):
     _, names = built
-    assert "densenet_serve/nginx.conf.template" in names
+    assert "densenet_serve/edge/nginx.conf.template" in names
     assert any(n.startswith("densenet_client/cli/data/") and n.endswith(".tsv") for n in names)
 
 

@@ -10,20 +10,20 @@ from pathlib import Path
 import pytest
 
 from densenet_build.repository.pbtxt import parse_model_config
-from densenet_serve import proxy
-from densenet_serve.errors import ServerSetupError
-from densenet_serve.proxy import (
+from densenet_serve.edge import __main__ as edge_cli
+from densenet_serve.edge import nginx as edge_nginx
+from densenet_serve.edge.config import (
     MAX_BODY_BYTES,
     MAX_IMAGE_BYTES,
     ProxyConfig,
-    admin_token_map,
-    api_keys_map,
     at_most_pattern,
-    find_nginx,
     is_loopback,
     nginx_config,
-    read_api_keys,
 )
+from densenet_serve.edge.deployments import prepare_edge
+from densenet_serve.edge.keys import admin_token_map, api_keys_map, read_api_keys
+from densenet_serve.edge.nginx import NginxProxy, find_nginx
+from densenet_serve.errors import ServerSetupError
 from densenet_serve.tls import fingerprint, self_signed, subject_alt_names
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -111,7 +111,7 @@ def test_the_body_cap_holds_one_image_of_the_preprocess_limit():
 def test_missing_nginx_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     monkeypatch.delenv("NGINX", raising=False)
-    monkeypatch.setattr(proxy, "NGINX_SEARCH_PATH", ())
+    monkeypatch.setattr(edge_nginx, "NGINX_SEARCH_PATH", ())
     with pytest.raises(ServerSetupError, match="apt-get install nginx"):
         find_nginx()
     with pytest.raises(ServerSetupError, match="nginx not found at /no/nginx"):
@@ -148,7 +148,7 @@ def test_nginx_accepts_the_rendered_configuration(tmp_path):
     if shutil.which("openssl") is None:
         pytest.skip("no openssl CLI")
     certificate, key = self_signed(tmp_path / "tls", "127.0.0.1")
-    edge = proxy.NginxProxy(
+    edge = NginxProxy(
         config(tmp_path, certificate=certificate, private_key=key), nginx, "an-admin-token-of-16"
     )
     edge.config_path.parent.mkdir(parents=True)
@@ -228,20 +228,20 @@ def test_the_production_maps_are_written_private_from_the_token_and_the_key_file
     keys = tmp_path / "keys"
     keys.write_text("a-client-key-0123456789\n")
     monkeypatch.setenv("TRITON_ADMIN_TOKEN", "an-admin-token-0123456789")
-    assert proxy.main(["maps", str(tmp_path / "edge"), "--api-key-file", str(keys)]) == 0
+    assert edge_cli.main(["maps", str(tmp_path / "edge"), "--api-key-file", str(keys)]) == 0
     assert (tmp_path / "edge" / "admin-token.map").read_text() == admin_token_map("an-admin-token-0123456789")
     assert (tmp_path / "edge" / "api-keys.map").read_text() == api_keys_map(["a-client-key-0123456789"])
     assert all(path.stat().st_mode & 0o077 == 0 for path in (tmp_path / "edge").iterdir())
     assert "a-client-key" not in capsys.readouterr().out
     monkeypatch.delenv("TRITON_ADMIN_TOKEN")
-    assert proxy.main(["maps", str(tmp_path / "other")]) == 2
+    assert edge_cli.main(["maps", str(tmp_path / "other")]) == 2
     assert "set TRITON_ADMIN_TOKEN" in capsys.readouterr().err
 
 
 def test_a_restart_after_the_key_file_broke_keeps_the_keys_in_force(tmp_path):
     keys = tmp_path / "keys"
     keys.write_text("a-client-key-0123456789\n")
-    edge = proxy.NginxProxy(config(tmp_path), "nginx", "an-admin-token-0123456789", keys)
+    edge = NginxProxy(config(tmp_path), "nginx", "an-admin-token-0123456789", keys)
     edge.config.prefix.mkdir()
     edge.write_maps()
     in_force = edge.config.api_keys_map_path.read_text()
@@ -268,7 +268,7 @@ def test_the_compose_edge_makes_a_certificate_once_and_the_maps_from_the_token(t
     edge, token_file = tmp_path / "edge", tmp_path / "token" / "triton_admin_token"
     token_file.parent.mkdir()
     argv = ["edge", str(edge), "--secrets", str(secrets), "--token-file", str(token_file)]
-    assert proxy.main(argv) == 0
+    assert edge_cli.main(argv) == 0
     first = (edge / "tls.crt").read_text()
     assert f"SHA-256 {fingerprint(edge / 'tls.crt')}" in capsys.readouterr().out
     assert (edge / "admin-token.map").read_text() == admin_token_map(TOKEN)
@@ -277,7 +277,7 @@ def test_the_compose_edge_makes_a_certificate_once_and_the_maps_from_the_token(t
     assert all(p.stat().st_mode & 0o077 == 0 for p in [*edge.iterdir(), token_file] if p.is_file())
     # The next `up`: the same certificate (clients keep trusting it), the maps rewritten.
     (secrets / "triton_admin_token").write_text("another-admin-token-01234")
-    assert proxy.main(argv) == 0
+    assert edge_cli.main(argv) == 0
     assert (edge / "tls.crt").read_text() == first
     assert (edge / "admin-token.map").read_text() == admin_token_map("another-admin-token-01234")
 
@@ -290,7 +290,7 @@ def test_the_compose_edge_takes_the_users_certificate_and_keys(tmp_path):
         tls_key="-----BEGIN PRIVATE KEY-----\nmine\n",
         edge_api_keys="# clients\na-client-key-0123456789\n",
     )
-    said = proxy.prepare_edge(secrets, tmp_path / "edge", tmp_path / "token")
+    said = prepare_edge(secrets, tmp_path / "edge", tmp_path / "token")
     assert said[0] == "the given TLS certificate (TLS_CERTIFICATE, TLS_KEY)"
     assert (tmp_path / "edge" / "tls.crt").read_text().endswith("mine\n")
     assert (tmp_path / "edge" / "tls.key").read_text().startswith("-----BEGIN PRIVATE KEY-----")
@@ -308,5 +308,5 @@ def test_the_compose_edge_takes_the_users_certificate_and_keys(tmp_path):
 def test_the_compose_edge_refuses_half_a_certificate_or_a_weak_token(tmp_path, files, message):
     secrets = edge_secrets(tmp_path / "secrets", **{"triton_admin_token": TOKEN, **files})
     with pytest.raises(ServerSetupError, match=message):
-        proxy.prepare_edge(secrets, tmp_path / "edge", tmp_path / "token")
+        prepare_edge(secrets, tmp_path / "edge", tmp_path / "token")
     assert not (tmp_path / "token").exists()
