@@ -15,7 +15,8 @@ arguments are appended (e.g. ``--model-config-name=cpu``).
 - Watchdog: every ``$WATCHDOG_INTERVAL`` seconds (default 10; 0 disables) a real inference runs
   through densenet_ensemble; after ``$WATCHDOG_FAILURES`` (default 3) failures in a row the server
   is stopped and this process exits 1, so the restart policy replaces the container (the embedded
-  launcher restarts the server instead: the only difference between the two).
+  launcher restarts the server instead: the only difference between the two). A bad setting (the
+  token) exits 2 before anything starts: the command lines' exit codes (``densenet_contract.cli``).
 - SIGTERM/SIGINT are passed on: in-flight requests finish (``--exit-timeout-secs``), then it exits
   with tritonserver's code.
 """
@@ -31,6 +32,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from densenet_contract.cli import EXIT_FAILED, EXIT_UNUSABLE
 from densenet_serve.core import (
     EXIT_TIMEOUT_S,
     WATCHDOG_FAILURES,
@@ -45,12 +47,11 @@ from densenet_serve.errors import ServerSetupError
 # After failed health inferences a stub is dead and its model never finishes unloading: tritonserver
 # would wait all of EXIT_TIMEOUT_S for it. In-flight requests drain within seconds; then it is killed.
 WATCHDOG_STOP_TIMEOUT_S = 10
-EXIT_CONFIG_ERROR = 64
 
 
 def fail(message: str) -> None:
     print(f"densenet-triton: error: {message}", file=sys.stderr, flush=True)
-    sys.exit(EXIT_CONFIG_ERROR)
+    sys.exit(EXIT_UNUSABLE)
 
 
 def admin_token() -> str:
@@ -129,7 +130,7 @@ def main() -> int:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-    return 1
+    return EXIT_FAILED
 
 
 if __name__ == "__main__":

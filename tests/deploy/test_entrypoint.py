@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+from densenet_contract.cli import EXIT_UNUSABLE
 from densenet_serve.core import ADMIN_HEADER, RESTRICTED_APIS
 from tests.support.deployfiles import ENTRYPOINT, compose
 
@@ -47,7 +48,7 @@ def run(tmp_path, token: str | None, tritonserver: str = "exit 0", *args: str):
 
 def test_refuses_to_start_without_a_token(tmp_path):
     result, started = run(tmp_path, None)
-    assert result.returncode == 64
+    assert result.returncode == EXIT_UNUSABLE
     assert "TRITON_ADMIN_TOKEN" in result.stderr
     assert not started.exists(), "tritonserver must not start without a token"
 
@@ -55,7 +56,7 @@ def test_refuses_to_start_without_a_token(tmp_path):
 @pytest.mark.parametrize("token", ["", "short", "has:colon-and-enough-chars", "has,comma-and-enough-chars"])
 def test_refuses_a_weak_or_malformed_token(tmp_path, token):
     result, started = run(tmp_path, token)
-    assert result.returncode == 64
+    assert result.returncode == EXIT_UNUSABLE
     assert "at least 16 characters" in result.stderr
     assert not started.exists()
 
