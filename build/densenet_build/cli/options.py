@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
 from densenet_contract.cli import fraction, positive_int
@@ -43,8 +44,23 @@ def add_evaluation(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
-def load_images(args: argparse.Namespace, folder: Path):  # -> (tensors, names)
-    from ..images.folder import load_tensors
-    from ..repository.configs import load_preprocess_config
+@dataclass(frozen=True)
+class Evaluation:
+    """:func:`add_evaluation`'s flags, parsed once: the images to measure on and the bar to pass."""
 
-    return load_tensors(folder, load_preprocess_config(args.preprocess_config), args.max_images)
+    samples_dir: Path
+    preprocess_config: Path
+    max_images: int | None
+    min_top1: float
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Evaluation:
+        return cls(args.samples_dir, args.preprocess_config, args.max_images, args.min_top1)
+
+    def load(self, folder: Path | None = None):  # -> (tensors, names)
+        """The images of ``folder`` (default: the samples) through the server's preprocessing."""
+        from ..images.folder import load_tensors
+        from ..repository.configs import load_preprocess_config
+
+        preprocessing = load_preprocess_config(self.preprocess_config)
+        return load_tensors(folder or self.samples_dir, preprocessing, self.max_images)

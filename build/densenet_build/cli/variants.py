@@ -18,7 +18,7 @@ from ..errors import BuildError
 from ..precision.calibration import CALIBRATION_METHODS
 from ..precision.int8 import DEFAULT_HELD_OUT, DEFAULT_TARGET
 from ..precision.variants import PRECISIONS
-from .options import ENGINE_DIR, add_config, add_evaluation, load_images
+from .options import ENGINE_DIR, Evaluation, add_config, add_evaluation
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,11 +68,12 @@ def run(args: argparse.Namespace) -> None:
     from ..repository.configs import load_interface
 
     interface = load_interface(args.densenet_config)
+    evaluation = Evaluation.from_args(args)
     calibration = None
     if "int8" in args.precision:
         if args.calibration_dir is None:
             raise BuildError("int8 needs --calibration-dir (`densenet-build samples DIR` makes one)")
-        calibration, names = load_images(args, args.calibration_dir)
+        calibration, names = evaluation.load(args.calibration_dir)
         print(f"int8: {len(names)} calibration images from {args.calibration_dir}")
     int8 = Int8Options(
         method=args.calibration_method,
@@ -83,15 +84,15 @@ def run(args: argparse.Namespace) -> None:
     paths = make_variants(
         args.onnx, args.output_dir, args.precision, calibration, interface, int8=int8, show=print
     )
-    samples, names = load_images(args, args.samples_dir)
+    samples, names = evaluation.load()
     rows, _ = evaluate(paths, samples, interface)
-    print(format_table(rows, args.min_top1))
+    print(format_table(rows, evaluation.min_top1))
     report = write_report(
         args.report or Path(args.output_dir) / "variants.json",
         rows,
         reference="fp32 (ONNX Runtime CPU)",
-        min_top1_agreement=args.min_top1,
-        samples_dir=str(args.samples_dir),
+        min_top1_agreement=evaluation.min_top1,
+        samples_dir=str(evaluation.samples_dir),
         images=names,
         calibration_dir=str(args.calibration_dir) if calibration is not None else None,
         calibration_method=args.calibration_method if calibration is not None else None,
@@ -101,4 +102,4 @@ def run(args: argparse.Namespace) -> None:
         files={name: str(path) for name, path in paths.items()},
     )
     print(f"wrote {', '.join(str(p) for p in paths.values())} and {report}")
-    require(rows, args.min_top1)
+    require(rows, evaluation.min_top1)

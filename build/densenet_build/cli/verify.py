@@ -12,7 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..errors import PlanMismatchError
-from .options import add_config, add_evaluation, load_images
+from .options import Evaluation, add_config, add_evaluation
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,17 +33,18 @@ def run(args: argparse.Namespace) -> None:
     info = read_sidecar(sidecar_path(args.plan))
     if not Path(args.plan).exists():
         raise PlanMismatchError(f"{args.plan} does not exist")
-    samples, names = load_images(args, args.samples_dir)
+    evaluation = Evaluation.from_args(args)
+    samples, names = evaluation.load()
     rows = verify_plan(args.plan, info, args.reference, samples, interface)
-    print(format_table(rows, args.min_top1))
+    print(format_table(rows, evaluation.min_top1))
     report = write_report(
         args.report or Path(args.plan).with_name(Path(args.plan).stem + "-verify.json"),
         rows,
         reference=f"{args.reference} (ONNX Runtime CPU)",
         plan=asdict(info),
-        min_top1_agreement=args.min_top1,
-        samples_dir=str(args.samples_dir),
+        min_top1_agreement=evaluation.min_top1,
+        samples_dir=str(evaluation.samples_dir),
         images=names,
     )
     print(f"wrote {report}")
-    require(rows, args.min_top1)
+    require(rows, evaluation.min_top1)
