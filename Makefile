@@ -7,7 +7,7 @@ SOURCE ?= auto            # model source for `make model`: auto (download, else 
 MODEL := model_repository/densenet/1/model.onnx
 PYTEST_ARGS ?=
 
-.PHONY: help venv dev model serve test test-tools test-long lint format clean bench bench-preprocess bench-quality bench-corpus perf-analyzer engine
+.PHONY: help venv dev model serve test test-tools test-long lint format clean bench bench-preprocess bench-quality bench-corpus bench-overload queues perf-analyzer engine
 
 help:
 	@echo "make serve   install, obtain the model, start Triton (CPU) on :8000/:8001/:8002"
@@ -16,6 +16,8 @@ help:
 	@echo "make lint    ruff"
 	@echo "make bench   the ensemble against the in-process ONNX Runtime limit (BENCH_ARGS=--quick: 2 min)"
 	@echo "make bench-quality the prediction-quality metrics' cost: the ensemble with them on and off"
+	@echo "make bench-overload the default server below, at and beyond capacity (open and closed loop)"
+	@echo "make queues  size the queues from a wait budget: QUEUE_ARGS=\"--wait-budget 0.5\" (docs/operating.md)"
 	@echo "make bench-corpus  the benchmark's JPEGs and perf_analyzer input data (GPU recipe, docs/benchmarks.md)"
 	@echo "make engine  TensorRT plan for this GPU (in NVIDIA's tensorrt image): PRECISION=fp16|fp32|int8"
 
@@ -78,6 +80,18 @@ bench-preprocess: $(VENV)/.dev
 # The prediction-quality metrics' cost: the ensemble with them on and off (docs/quality.md).
 bench-quality: $(VENV)/.dev
 	$(BIN)/python tests/benchmarks/bench_quality_metrics.py $(BENCH_ARGS)
+
+# The default server under open-loop (0.8x, 2x capacity) and closed-loop (8, 32 clients) load
+# (docs/operating.md, "Overload"); BENCH_OVERLOAD_ARGS=--edge through nginx, --seconds N per run.
+BENCH_OVERLOAD_ARGS ?=
+bench-overload: $(VENV)/.dev
+	$(BIN)/python tests/benchmarks/bench_overload.py $(BENCH_OVERLOAD_ARGS)
+
+# Every deployment's queue sizes from the wait budget and service rate, written into the configs:
+# QUEUE_ARGS="--wait-budget 1 --cpu-rate 12" (`densenet-build queues --help`); restart the server after.
+QUEUE_ARGS ?=
+queues: $(VENV)/.serve
+	$(BIN)/densenet-build queues $(QUEUE_ARGS)
 
 # The benchmark's JPEGs and their perf_analyzer input data, for the GPU recipe (docs/benchmarks.md).
 bench-corpus: $(VENV)/.dev
