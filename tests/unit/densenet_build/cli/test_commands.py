@@ -24,7 +24,7 @@ def no_tensorrt(test):
 
 
 @pytest.mark.parametrize(
-    "command", ["samples", "prepare", "variants", "engine", "install", "check", "verify", "model"]
+    "command", ["samples", "prepare", "variants", "engine", "install", "check", "verify", "model", "queues"]
 )
 def test_every_step_has_help(command, capsys):
     with pytest.raises(SystemExit) as exited:
