@@ -5,7 +5,8 @@ with its per-client limits off, so Triton's queues decide) on a scratch copy of 
 with the seeded DenseNet (the same graph and cost as the real one), and sends one 500x375 JPEG per
 request over keep-alive connections (tests/overload.py):
 
-1. capacity: 2 closed-loop clients (each sends the next request when one is answered);
+1. capacity: 2 closed-loop clients (each sends the next request when one is answered), repeated
+   until two runs in a row agree within 10%;
 2. closed loop with 8 and 32 clients; a client that is refused waits the Retry-After (1 s without
    one) as docs/client.md tells raw clients (``--harsh``: it sends again at once);
 3. open loop at 0.8x and 2x the capacity: requests arrive at a fixed rate whatever the answers, as
@@ -110,8 +111,8 @@ def verdicts(rows: dict[str, dict], capacity: float, ready: bool) -> list[tuple[
             over["admitted_p99_s"] <= 1.0,
         ),
         (
-            f"open loop 2x: refusals within 0.1 s (p99 {over['refused_p99_s']:.3f} s)",
-            not over["refused"] or over["refused_p99_s"] <= 0.1,
+            f"open loop 2x: refusals within 0.1 s (p99 {over['refused_p99_s']:.3f} s; none: not overloaded)",
+            over["refused_p99_s"] <= 0.1,
         ),
         ("nothing but 200/503/429", not any(row["other"] for row in rows.values())),
         ("ready afterwards", ready),
@@ -156,9 +157,15 @@ def run(
         return row
 
     big = 10**6  # closed loops stop at the deadline
-    capacity_row = measure("closed 2 (capacity)", lambda: drive(port, context, image, 2, big, seconds))
-    capacity = capacity_row["admitted_per_s"]
-    print(row_line("closed 2 (capacity)", capacity_row, capacity), flush=True)
+    # The capacity, as perf_analyzer stabilises: runs until two in a row agree within 10% (at most 4).
+    previous = 0.0
+    for _ in range(4):
+        capacity_row = measure("closed 2 (capacity)", lambda: drive(port, context, image, 2, big, seconds))
+        capacity = capacity_row["admitted_per_s"]
+        print(row_line("closed 2 (capacity)", capacity_row, capacity), flush=True)
+        if abs(capacity - previous) <= 0.1 * capacity:
+            break
+        previous = capacity
     polite = not args.harsh
     for clients in (8, 32):
         name = f"closed {clients}"
