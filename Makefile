@@ -14,16 +14,18 @@ MODEL_ARGS = --source $(strip $(SOURCE))$(if $(strip $(URL)), --url '$(strip $(U
 SERVE_MODEL := $(if $(filter command line environment,$(origin SOURCE) $(origin URL) $(origin SHA256)),model,$(MODEL))
 PYTEST_ARGS ?=
 
-.PHONY: help venv dev model serve test test-long lint format clean bench bench-preprocess bench-quality bench-corpus perf-analyzer engine
+.PHONY: help venv dev model serve test test-tools test-long lint format clean bench bench-preprocess bench-quality bench-corpus bench-overload queues perf-analyzer engine
 
 help:
 	@echo "make serve   install, obtain the model, start Triton (CPU) on :8000/:8001/:8002"
-	@echo "make test    install test tools and run every test (unit + end-to-end on a real server)"
+	@echo "make test    install the test tools (as root) and run every test (unit + end-to-end on a real server)"
 	@echo "make model   (re)obtain the ONNX model: SOURCE=auto|zoo|torchvision|download|seeded|efficientnet-lite0"
 	@echo "             [URL=http://mirror/file SHA256=hex]: the source's file from a mirror of your own"
 	@echo "make lint    ruff"
 	@echo "make bench   the ensemble against the in-process ONNX Runtime limit (BENCH_ARGS=--quick: 2 min)"
 	@echo "make bench-quality the prediction-quality metrics' cost: the ensemble with them on and off"
+	@echo "make bench-overload the default server below, at and beyond capacity (open and closed loop)"
+	@echo "make queues  size the queues from a wait budget: QUEUE_ARGS=\"--wait-budget 0.5\" (docs/operating.md)"
 	@echo "make bench-corpus  the benchmark's JPEGs and perf_analyzer input data (GPU recipe, docs/benchmarks.md)"
 	@echo "make engine  TensorRT plan for this GPU (in NVIDIA's tensorrt image): PRECISION=fp16|fp32|int8"
 
@@ -57,14 +59,19 @@ model: $(VENV)/.serve
 serve: $(VENV)/.serve $(SERVE_MODEL)
 	exec $(BIN)/densenet-serve
 
-# nginx for network mode's security tests: installed when it can be (root with apt-get), else
-# those tests skip and pytest's summary names them under "SECURITY TESTS NOT RUN". Docker and
-# Compose v2 for the compose stack's test (tests/e2e/test_compose_stack.py), likewise.
-test: $(VENV)/.dev
+# The tools the tests need beyond Python, one script each (tests/tools/install-*.sh), installed
+# where they can be (root with apt-get). A failed install stops nothing here: its tests skip, listed
+# at the end under "TESTS NOT RUN", and under CI=true they fail the run (tests/support/skipguard.py).
+test-tools: $(VENV)/.dev
+	-@bash tests/tools/install-nginx.sh
+	-@bash tests/tools/install-prometheus.sh
+	-@bash tests/tools/install-shellcheck.sh
+	-@bash tests/tools/install-perf-analyzer.sh .cache/perf-analyzer $(BIN)/python
+	-@bash tests/tools/install-docker.sh
+
+test: $(VENV)/.dev test-tools
 	$(BIN)/ruff check --quiet .
 	$(BIN)/ruff format --check --quiet .
-	-@bash tests/tools/install-nginx.sh
-	-@bash tests/tools/install-docker.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Full-length soak (10,000 requests) and fuzzing (20,000 examples per property).
@@ -83,12 +90,25 @@ bench-preprocess: $(VENV)/.dev
 bench-quality: $(VENV)/.dev
 	$(BIN)/python -m tests.benchmarks.bench_quality_metrics $(BENCH_ARGS)
 
+# The default server under open-loop (0.8x, 2x capacity) and closed-loop (8, 32 clients) load
+# (docs/operating.md, "Overload"); BENCH_OVERLOAD_ARGS=--edge through nginx, --seconds N per run.
+BENCH_OVERLOAD_ARGS ?=
+bench-overload: $(VENV)/.dev
+	$(BIN)/python -m tests.benchmarks.bench_overload $(BENCH_OVERLOAD_ARGS)
+
+# Every deployment's queue sizes from the wait budget and service rate, written into the configs:
+# QUEUE_ARGS="--wait-budget 1 --cpu-rate 12" (`densenet-build queues --help`); restart the server after.
+QUEUE_ARGS ?=
+queues: $(VENV)/.serve
+	$(BIN)/densenet-build queues $(QUEUE_ARGS)
+
 # The benchmark's JPEGs and their perf_analyzer input data, for the GPU recipe (docs/benchmarks.md).
 bench-corpus: $(VENV)/.dev
 	$(BIN)/python -m tests.benchmarks.bench_ensemble --write-corpus bench-results/corpus
 	$(BIN)/python -m tests.benchmarks.bench_perf_analyzer input-data bench-results/corpus bench-results/images.json
 
-# A local perf_analyzer (needs libb64-0d) so `make test` also runs the GPU recipe on the CPU server.
+# A local perf_analyzer (needs libb64-0d) so `make test` also runs the GPU recipe on the CPU server
+# (`make test` installs it too).
 perf-analyzer: $(VENV)/.dev
 	bash tests/tools/install-perf-analyzer.sh .cache/perf-analyzer $(BIN)/python
 

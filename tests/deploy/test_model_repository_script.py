@@ -48,7 +48,7 @@ def fill(target: Path, cache: Path, mode: str = "onnx") -> subprocess.CompletedP
 def test_shellcheck_passes(script):
     shellcheck = tool("shellcheck")
     if shellcheck is None:
-        pytest.skip("shellcheck is not installed (Debian package shellcheck; .ci/run installs it)")
+        pytest.skip("shellcheck is not installed (Debian package shellcheck; `make test` installs it)")
     result = subprocess.run([shellcheck, str(script)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout
 

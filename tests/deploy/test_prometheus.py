@@ -1,6 +1,6 @@
 """docker/prometheus: `promtool check config`, `promtool check rules` and the alerts' unit tests.
 
-promtool comes with Debian's `prometheus` package (.ci/run installs it).
+promtool comes with Debian's `prometheus` package (tests/tools/install-prometheus.sh installs it).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from tests.support.deployfiles import ALERTS, PROMETHEUS_CONFIG, compose, load_y
 def promtool(*args: str) -> subprocess.CompletedProcess[str]:
     executable = tool("promtool")
     if executable is None:
-        pytest.skip("promtool is not installed (Debian package prometheus; .ci/run installs it)")
+        pytest.skip("promtool is not installed (Debian package prometheus; `make test` installs it)")
     return subprocess.run([executable, *args], capture_output=True, text=True, timeout=60, check=False)
 
 

@@ -27,7 +27,7 @@ ADMIN_TOKEN = "network-test-admin-token"
 
 
 def require_nginx_and_openssl() -> None:
-    """Skip, saying why, where network mode cannot run (`.ci/run` installs nginx)."""
+    """Skip, saying why, where network mode cannot run (`make test` installs nginx)."""
     try:
         find_nginx()
     except ServerSetupError as error:

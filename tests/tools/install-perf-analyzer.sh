@@ -4,13 +4,18 @@
 #
 # perf_analyzer is no longer on PyPI; tritonclient 2.40.0 is the last wheel that ships the binary.
 # It links libcudart (from NVIDIA's CUDA runtime wheel; no GPU is needed to load it) and libb64
-# (Debian package libb64-0d). Usage: install-perf-analyzer.sh DEST [PYTHON]
+# (Debian package libb64-0d, installed here as root). Usage: install-perf-analyzer.sh DEST [PYTHON]
+# `make perf-analyzer` and `make test` call it; where DEST already has a working one it does nothing.
 set -euo pipefail
+# shellcheck source=tests/tools/apt.sh
+source "$(dirname "$0")/apt.sh"
 dest=${1:?usage: install-perf-analyzer.sh DEST [PYTHON]}
 python=${2:-python3}
 if ! ldconfig -p | grep -q 'libb64\.so\.0d'; then
-    echo "perf_analyzer needs libb64: apt-get install libb64-0d" >&2
-    exit 1
+    apt_install libb64-0d=1.2-5+b1 || { warn "perf_analyzer needs libb64: apt-get install libb64-0d"; exit 1; }
+fi
+if "$dest/bin/perf_analyzer" --version >/dev/null 2>&1; then
+    exit 0
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

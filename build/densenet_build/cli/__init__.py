@@ -17,9 +17,9 @@ import sys
 from densenet_contract.cli import EXIT_FAILED, EXIT_OK, add_commands
 
 from ..errors import BuildError
-from . import check, engine, install, labels, model, prepare, samples, seeded, variants, verify
+from . import check, engine, install, labels, model, prepare, queues, samples, seeded, variants, verify
 
-COMMANDS = (model, labels, seeded, samples, prepare, variants, engine, install, check, verify)
+COMMANDS = (model, labels, seeded, samples, prepare, variants, engine, install, check, verify, queues)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -91,7 +91,7 @@ def _ready(address: str) -> bool:
 def prometheus(production_server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
     executable = tool("prometheus")
     if executable is None:
-        pytest.skip("prometheus is not installed (Debian package prometheus; .ci/run installs it)")
+        pytest.skip("prometheus is not installed (Debian package prometheus; `make test` installs it)")
     workdir = tmp_path_factory.mktemp("prometheus")
     config = load_yaml(PROMETHEUS_CONFIG)
     config["global"].update(scrape_interval="1s", evaluation_interval="1s")
