@@ -1,10 +1,10 @@
 # shellcheck shell=bash
 # Sourced by tests/tools/install-*.sh: Debian packages for the tests, installed one checked way.
 #
-# apt_install SPEC...  with SPEC  NAME=VERSION  (an exact pin: a version the archive keeps; a pin the
-# archive has dropped is said to be so, naming this file's caller to update) or  NAME>=VERSION  (a
-# floor: for packages of the security archive, which keeps only its newest build; the candidate is
-# installed, then its version checked). Returns 1, saying why, where it cannot install (not root, no
+# apt_install SPEC...  with SPEC  NAME>=VERSION  (a floor, what the install scripts use: the candidate
+# is installed, then its version checked; Debian's archives keep only the newest build of a package
+# in a suite, so an exact pin rots at the next point release or security update) or  NAME=VERSION  (an
+# exact pin, for a one-off: a pin the archive has dropped is said to be so, naming the caller). Returns 1, saying why, where it cannot install (not root, no
 # apt-get, offline, a dropped pin): the tests that need the package then skip, listed at the end of
 # pytest's output, and fail the run under CI=true (tests/support/skipguard.py).
 

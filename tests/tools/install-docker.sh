@@ -6,7 +6,9 @@
 # start Docker (not root, no apt-get, offline, no overlay/cgroups) it says why and exits 1; the
 # compose test then skips saying why (a failure under CI=true).
 set -uo pipefail
-# Versions the archives keep (apt-cache madison); trixie's are pinned low so nothing else moves.
+# Floors, not pins: the versions tested (apt-cache madison, 2026-12-07); the archives keep only each
+# suite's newest build, so the candidate is installed and checked against these. trixie's source is
+# pinned low so nothing else moves.
 DOCKER_IO_VERSION=20.10.24+dfsg1-1+deb12u1+b6
 COMPOSE_VERSION=2.26.1-4
 BUILDX_VERSION=0.13.1+ds1-3
@@ -40,11 +42,20 @@ SRC
         >/etc/apt/preferences.d/trixie
     { apt-get update -qq &&
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-          "docker.io=$DOCKER_IO_VERSION" "debootstrap=$DEBOOTSTRAP_VERSION" iptables ca-certificates >/dev/null &&
+          docker.io debootstrap iptables ca-certificates >/dev/null &&
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -t trixie \
-          "docker-compose=$COMPOSE_VERSION" "docker-buildx=$BUILDX_VERSION" >/dev/null; } ||
-        warn "could not install docker.io $DOCKER_IO_VERSION, docker-compose $COMPOSE_VERSION, docker-buildx $BUILDX_VERSION"
+          docker-compose docker-buildx >/dev/null; } ||
+        warn "could not install docker.io, docker-compose (Compose v2, trixie), docker-buildx (trixie)"
 fi
+while read -r package floor; do
+    installed=$(dpkg-query -W -f='${Version}' "$package")
+    dpkg --compare-versions "$installed" ge "$floor" || warn "$package $installed is older than $floor, the version tested"
+done <<FLOORS
+docker.io $DOCKER_IO_VERSION
+docker-compose $COMPOSE_VERSION
+docker-buildx $BUILDX_VERSION
+debootstrap $DEBOOTSTRAP_VERSION
+FLOORS
 
 if ! docker_ok; then
     [ "$(id -u)" = 0 ] || warn "no Docker daemon answers and this is not root to start one"

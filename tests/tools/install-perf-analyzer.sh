@@ -12,7 +12,7 @@ source "$(dirname "$0")/apt.sh"
 dest=${1:?usage: install-perf-analyzer.sh DEST [PYTHON]}
 python=${2:-python3}
 if ! ldconfig -p | grep -q 'libb64\.so\.0d'; then
-    apt_install libb64-0d=1.2-5+b1 || { warn "perf_analyzer needs libb64: apt-get install libb64-0d"; exit 1; }
+    apt_install "libb64-0d>=1.2-5+b1" || { warn "perf_analyzer needs libb64: apt-get install libb64-0d"; exit 1; }
 fi
 if "$dest/bin/perf_analyzer" --version >/dev/null 2>&1; then
     exit 0

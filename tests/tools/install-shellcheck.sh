@@ -3,4 +3,4 @@
 set -uo pipefail
 # shellcheck source=tests/tools/apt.sh
 source "$(dirname "$0")/apt.sh"
-found shellcheck || apt_install shellcheck=0.9.0-1
+found shellcheck || apt_install "shellcheck>=0.9.0-1"
