@@ -17,19 +17,13 @@ from densenet_serve.ports import free_port
 if TYPE_CHECKING:
     from densenet_build.acquire.sources import AcquiredModel
 
-SEEDED_ONNX_NAME = "densenet121-seeded.onnx"
-
 
 def seeded_onnx(cache_dir: Path) -> Path:
-    """The raw seeded DenseNet-121 (batch 1, like densenet-7), generated once into ``cache_dir``."""
-    from densenet_build.testmodels.seeded import write_seeded_densenet
+    """The raw seeded DenseNet-121 (batch 1, like densenet-7), generated once into ``cache_dir`` by the
+    same step as ``densenet-build model --source seeded``."""
+    from densenet_build.acquire.sources import seeded_model
 
-    path = cache_dir / SEEDED_ONNX_NAME
-    if not path.exists():
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        partial = write_seeded_densenet(path.with_suffix(".part"))
-        partial.replace(path)  # atomic: a half-written file is never taken for the model
-    return path
+    return seeded_model(cache_dir).path
 
 
 def scratch_repository(source: Path, destination: Path, model: Path | AcquiredModel) -> Path:

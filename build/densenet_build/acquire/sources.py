@@ -166,11 +166,18 @@ FINISH: dict[str, Callable[[Source, Path, Path], AcquiredModel]] = {
 }
 
 
+def _made_once(path: Path, write: Callable[[Path], object]) -> Path:
+    """``path``, written by ``write`` the first time only, atomically: a half-written file (an
+    interrupted first run, two test workers at once) is never taken for the model."""
+    if not path.exists():
+        with replacing(path) as partial:
+            write(partial)
+    return path
+
+
 def seeded_model(cache_dir: str | Path) -> AcquiredModel:
     """The seeded DenseNet-121 (random weights), generated once into ``cache_dir``."""
-    path = Path(cache_dir) / "densenet121-seeded.onnx"
-    if not path.exists():
-        write_seeded_densenet(path)
+    path = _made_once(Path(cache_dir) / "densenet121-seeded.onnx", write_seeded_densenet)
     return AcquiredModel(path, SEEDED_WEIGHTS, sha256_of(path), DENSENET7_PREPROCESSING, SEEDED)
 
 
@@ -178,10 +185,7 @@ def trained_test_model(cache_dir: str | Path) -> AcquiredModel:
     """EfficientNet-Lite0 (trained) in densenet-7's interface, converted once into ``cache_dir``."""
     from ..testmodels import efficientnet_lite
 
-    path = Path(cache_dir) / "efficientnet-lite0.onnx"
-    if not path.exists():
-        with replacing(path) as partial:  # a half-written file is never taken for the model
-            efficientnet_lite.write_efficientnet_lite0(partial)
+    path = _made_once(Path(cache_dir) / "efficientnet-lite0.onnx", efficientnet_lite.write_efficientnet_lite0)
     return AcquiredModel(
         path, efficientnet_lite.WEIGHTS, sha256_of(path), efficientnet_lite.PREPROCESSING, TRAINED_STAND_IN
     )
