@@ -189,15 +189,14 @@ def _receive(
     out.write(first)
     disable = None if progress is None else not progress
     name = Path(out.name).name.removesuffix(".part")
-    total = announced or expected_bytes
-    with tqdm(total=total, unit="B", unit_scale=True, desc=name, disable=disable) as bar:
+    wanted = announced or expected_bytes
+    with tqdm(total=wanted, unit="B", unit_scale=True, desc=name, disable=disable) as bar:
         bar.update(len(first))
         while chunk := response.read(_CHUNK):
             out.write(chunk)
             digest.update(chunk)
             bar.update(len(chunk))
     size = out.tell()
-    wanted = announced or expected_bytes
     if wanted is not None and size < wanted:
         raise _Transient(f"the connection closed after {size} of {wanted} bytes")
     if expected_bytes is not None and size != expected_bytes:
