@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from densenet_build.repository.configs import read_config
 from densenet_build.repository.queues import DEPLOYMENTS, configured_sizes, instances_of
 from tests.support.imagefactory import cat_jpeg
 from tests.support.network import NetworkLauncher, start_network_launcher
@@ -41,7 +42,7 @@ def edge(model_repository: Path, tmp_path_factory: pytest.TempPathFactory) -> It
 
 
 def test_overload_is_refused_fast_and_the_admitted_keep_their_latency(edge, model_repository):
-    servable = instances_of((model_repository / CPU.densenet).read_text())
+    servable = instances_of(read_config(model_repository / CPU.densenet))
     preprocess_queue, densenet_queue = configured_sizes(model_repository, CPU)
     # Preprocess: its queue and a batch formed from it; densenet: its queue and one per instance.
     holds = 2 * preprocess_queue + 1 + densenet_queue + servable

@@ -20,7 +20,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from tritonclient.grpc import model_config_pb2
+
 from densenet_contract.names import INPUT_DIMS
+from preprocess import PreprocessConfig
 
 from ..errors import ConfigError
 from .configs import DEFAULT_REPOSITORY, read_config
@@ -37,12 +40,14 @@ CPU_IMAGES_PER_S = 9.0
 GPU_FULL_BATCH_S = 0.04
 
 MIB = 1 << 20
-# What pending requests may take (docs/operating.md): the edge's body limit per encoded request,
-# one row of pixels, a decoded image at preprocess's max_pixels (one per decode thread), and the
-# server's own resident memory before any request.
-BODY_BYTES = 17 * MIB
+# What pending requests may take (docs/operating.md): the edge's body limit per encoded request (one
+# image at preprocess's max_bytes and its JSON header: densenet_serve.edge.config.MAX_BODY_BYTES, which
+# this package may not import; test_queues keeps the two equal), one row of pixels, a decoded image at
+# preprocess's max_pixels (one per decode thread), and the server's own resident memory before any
+# request.
+BODY_BYTES = PreprocessConfig.max_bytes + MIB
 ROW_BYTES = math.prod(INPUT_DIMS) * 4
-DECODED_BYTES = 40_000_000 * 3
+DECODED_BYTES = PreprocessConfig.max_pixels * 3
 SERVER_BYTES = 650 * MIB
 
 
@@ -126,18 +131,17 @@ def plan(
     return QueuePlan(deployment.name, instances, max_batch_size, rate, wanted, cap, worst)
 
 
-def instances_of(config_text: str) -> int:
-    """The model instances a config runs (the sum of its instance_group counts)."""
-    return sum(group.count or 1 for group in parse_model_config(config_text).instance_group) or 1
+def instances_of(config: model_config_pb2.ModelConfig) -> int:
+    """The model instances a parsed config runs (the sum of its instance_group counts)."""
+    return sum(group.count or 1 for group in config.instance_group) or 1
 
 
 def plan_repository(repository: Path = DEFAULT_REPOSITORY, **rates: float) -> list[QueuePlan]:
     """Every deployment's queue, from its densenet config in ``repository`` (``rates``: as ``plan``)."""
     plans = []
     for deployment in DEPLOYMENTS:
-        densenet = deployment.paths(repository)[1]
-        config = read_config(densenet)
-        plans.append(plan(deployment, instances_of(densenet.read_text()), config.max_batch_size, **rates))
+        config = read_config(deployment.paths(repository)[1])
+        plans.append(plan(deployment, instances_of(config), config.max_batch_size, **rates))
     return plans
 
 

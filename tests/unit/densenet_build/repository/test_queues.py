@@ -11,6 +11,7 @@ from densenet_build.__main__ import main
 from densenet_build.errors import ConfigError
 from densenet_build.repository.configs import read_config
 from densenet_build.repository.queues import (
+    BODY_BYTES,
     DEPLOYMENTS,
     SERVER_BYTES,
     configured_sizes,
@@ -29,6 +30,12 @@ def test_the_committed_configs_hold_the_derived_sizes():
     for queue_plan, deployment in zip(plan_repository(REPO), DEPLOYMENTS, strict=True):
         assert configured_sizes(REPO, deployment) == (queue_plan.size, queue_plan.size), deployment.name
     assert main(["queues", "--repository", str(REPO), "--check"]) == 0
+
+
+def test_the_memory_arithmetic_uses_the_edges_body_limit():
+    from densenet_serve.edge.config import MAX_BODY_BYTES
+
+    assert BODY_BYTES == MAX_BODY_BYTES == 17 << 20
 
 
 def test_the_default_cpu_queue_admits_eight_closed_loop_clients():
