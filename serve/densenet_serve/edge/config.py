@@ -7,16 +7,16 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from preprocess import PreprocessConfig
-
 from ..core import ADMIN_HEADER, GRPC_ADMIN_HEADER
 from ..server import MODELS
 
 TEMPLATE = Path(__file__).with_name("nginx.conf.template")
 MiB = 1 << 20
 # The preprocess model refuses images above its max_bytes (16 MiB); one such image plus its request's
-# JSON header must pass, anything larger is refused by nginx before Triton reads a byte.
-MAX_IMAGE_BYTES = PreprocessConfig.max_bytes
+# JSON header must pass, anything larger is refused by nginx before Triton reads a byte. A literal, not
+# preprocess's value: the edge also runs in the proxy image, which has no numpy or Pillow
+# (test_queues ties the two).
+MAX_IMAGE_BYTES = 16 * MiB
 MAX_BODY_BYTES = MAX_IMAGE_BYTES + MiB
 # The JSON Triton parses: a binary request's header is a few hundred bytes. 16 KiB holds at most
 # ~8,000 nested arrays; 30,000 were measured harmless and 50,000 crash tritonserver 2.51.
